@@ -1,0 +1,8 @@
+"""kfkd: facial keypoint detection on the Kaggle challenge, Theano/Lasagne era.
+
+A replication of "Optimising Facial Keypoint Detection With Deep Learning"
+(2015).  Low layers (:mod:`kfkd.keypoints`, :mod:`kfkd.data`,
+:mod:`kfkd.augment`, :mod:`kfkd.plots`) never import Theano; modules that do
+import :mod:`kfkd.compat` first.
+"""
+__version__ = "0.1.0"

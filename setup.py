@@ -1,0 +1,18 @@
+"""Install kfkd: ``pip install -e .`` (dependencies: requirements.txt)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="kfkd",
+    version="0.1.0",
+    description=("Facial keypoint detection on the Kaggle challenge with "
+                 "Lasagne/Theano: nets, training, random grid search, "
+                 "occlusion sensitivity, submissions"),
+    packages=find_packages(include=["kfkd", "kfkd.*"]),
+    package_data={"kfkd": ["assets/*"]},
+    python_requires=">=3.11,<3.12",
+    install_requires=[
+        "theano-pymc==1.1.2", "Lasagne==0.1", "numpy==1.23.5", "scipy",
+        "pandas", "matplotlib", "tqdm", "optuna", "opencv-python-headless",
+    ],
+    entry_points={"console_scripts": ["kfkd = kfkd.cli:main"]},
+)
