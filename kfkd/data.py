@@ -36,7 +36,7 @@ from .keypoints import FRAME, KAGGLE_COLUMNS, KeypointSchema
 __all__ = ["DataError", "DataNotFoundError", "KeypointData", "TestData",
            "GENUINE_SHA256", "N_PIXELS", "resolve_data_dir", "find_file",
            "load_training", "load_test", "load_lookup", "train_val_split",
-           "file_sha256"]
+           "file_sha256", "load_split", "VAL_FRACTION", "SPLIT_SEED"]
 
 #: Pixels per image, 96 * 96.
 N_PIXELS = FRAME * FRAME
@@ -53,6 +53,10 @@ GENUINE_SHA256 = {
 }
 
 ENV_DATA_DIR = "KFKD_DATA_DIR"
+
+#: The validation split every kfkd command uses unless told otherwise, so
+#: that models are compared on the same faces.
+VAL_FRACTION, SPLIT_SEED = 0.2, 42
 
 
 class DataError(ValueError):
@@ -455,3 +459,32 @@ def train_val_split(n, val_fraction=0.2, seed=42):
     order = np.random.RandomState(seed).permutation(n)
     n_val = max(1, int(round(n * val_fraction)))
     return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def load_split(data_dir=None, val_fraction=VAL_FRACTION, seed=SPLIT_SEED,
+               limit=None, verbose=True):
+    """training.csv of ``data_dir``, split into train and validation faces.
+
+    Parameters
+    ----------
+    data_dir : str, optional
+        See :func:`resolve_data_dir`.
+    val_fraction : float
+    seed : int
+        Split seed (fixed by default so every model sees the same split).
+    limit : int, optional
+        Use only the first ``limit`` faces (for quick runs and tests).
+
+    Returns
+    -------
+    train, val : KeypointData
+
+    Raises
+    ------
+    DataNotFoundError, DataError
+    """
+    data = load_training(find_file("training.csv", data_dir), verbose=verbose)
+    if limit is not None:
+        data = data.subset(slice(0, limit))
+    train_index, val_index = train_val_split(len(data), val_fraction, seed)
+    return data.subset(train_index), data.subset(val_index)

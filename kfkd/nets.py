@@ -1,0 +1,197 @@
+"""Lasagne network definitions, by name.
+
+Each builder takes its hyperparameters as keyword arguments and returns the
+output layer: a :class:`lasagne.layers.DenseLayer` with ``n_outputs`` linear
+units regressing keypoints scaled to [-1, 1] (:func:`kfkd.keypoints.to_unit`).
+Inputs are ``(N, 1, 96, 96) float32 in [0, 1]``.
+
+========  ====================================================================
+net1      Nouri (2014) net1: one hidden layer of 100 rectified units
+net2      Nouri net2: 3 x (conv, max-pool), 2 dense layers of 500
+net6      Nouri net6: net2 with 32/64/128 filters, dropout .1/.2/.3/.5 and
+          two dense layers of 1000
+breeze    a deeper, narrower CNN after the 2015 paper: ``depth`` blocks of
+          ``convs_per_block`` 3x3 convolutions (width doubling per block,
+          optional batch normalisation), max-pool and increasing dropout,
+          then a small dense head.  Sized for a CPU (~1.5M parameters at the
+          defaults against net6's 16.6M).
+========  ====================================================================
+
+Examples
+--------
+>>> from kfkd import nets
+>>> out = nets.build("net1")
+>>> lasagne.layers.get_output_shape(out)
+(None, 30)
+>>> sorted(nets.NETS)
+['breeze', 'net1', 'net2', 'net6']
+"""
+from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
+
+import inspect
+
+import lasagne
+import theano.tensor as T
+from lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer,
+                            GlobalPoolLayer, InputLayer, MaxPool2DLayer)
+from lasagne.nonlinearities import rectify
+
+from .keypoints import FRAME
+from .layers import batch_norm as add_batch_norm
+
+__all__ = ["NETS", "register", "build", "default_params", "SameConv2DLayer",
+           "net1", "net2", "net6", "breeze"]
+
+#: name -> builder function
+NETS = {}
+
+INPUT_SHAPE = (None, 1, FRAME, FRAME)
+
+
+def register(builder):
+    """Decorator: add ``builder`` to :data:`NETS` under its function name."""
+    NETS[builder.__name__] = builder
+    return builder
+
+
+def default_params(name):
+    """The builder's hyperparameters and their defaults, as a dict."""
+    signature = inspect.signature(_builder(name))
+    return {k: p.default for k, p in signature.parameters.items()
+            if p.default is not inspect.Parameter.empty and k != "n_outputs"}
+
+
+def _builder(name):
+    try:
+        return NETS[name]
+    except KeyError:
+        raise ValueError("unknown net %r; known: %s" % (name, ", ".join(sorted(NETS))))
+
+
+def build(name, n_outputs=30, **params):
+    """Build net ``name`` with hyperparameters ``params``.
+
+    Raises
+    ------
+    ValueError
+        Unknown net or unknown hyperparameter.
+    """
+    builder = _builder(name)
+    known = default_params(name)
+    unknown = set(params) - set(known)
+    if unknown:
+        raise ValueError("net %r has no hyperparameter(s) %s; it takes %s" % (
+            name, ", ".join(sorted(unknown)), ", ".join(sorted(known))))
+    return builder(n_outputs=n_outputs, **params)
+
+
+class SameConv2DLayer(Conv2DLayer):
+    """A 2D convolution with 'same' padding computed in one Theano op.
+
+    Lasagne 0.1's ``Conv2DLayer(pad='same')`` computes a full convolution and
+    crops it; this computes ``conv2d(..., border_mode='half')`` directly.
+    Odd filter sizes only.
+    """
+
+    def __init__(self, incoming, num_filters, filter_size, **kwargs):
+        super(SameConv2DLayer, self).__init__(incoming, num_filters,
+                                              filter_size, pad="same",
+                                              **kwargs)
+        if any(s % 2 == 0 for s in self.filter_size):
+            raise ValueError("SameConv2DLayer needs odd filter sizes")
+
+    def get_output_for(self, input, input_shape=None, **kwargs):
+        conved = T.nnet.conv2d(input, self.W, input_shape=self.input_shape,
+                               filter_shape=self.get_W_shape(),
+                               border_mode="half", subsample=self.stride)
+        if self.b is not None:
+            conved = conved + self.b.dimshuffle("x", 0, "x", "x")
+        return self.nonlinearity(conved)
+
+
+def _head(layer, units, dropouts, n_outputs):
+    for k, p in enumerate(dropouts):
+        layer = DenseLayer(layer, units, name="dense%d" % (k + 1))
+        if p:
+            layer = DropoutLayer(layer, p)
+    return DenseLayer(layer, n_outputs, nonlinearity=None, name="output")
+
+
+@register
+def net1(n_outputs=30, hidden=100):
+    """Nouri net1: 9216 inputs -> ``hidden`` rectified units -> linear output."""
+    layer = InputLayer(INPUT_SHAPE, name="input")
+    layer = DenseLayer(layer, hidden, name="hidden")
+    return DenseLayer(layer, n_outputs, nonlinearity=None, name="output")
+
+
+def _nouri_conv(n_outputs, dense_units, dropouts):
+    layer = InputLayer(INPUT_SHAPE, name="input")
+    for k, (filters, size) in enumerate(((32, 3), (64, 2), (128, 2))):
+        layer = Conv2DLayer(layer, filters, size, name="conv%d" % (k + 1))
+        layer = MaxPool2DLayer(layer, 2, name="pool%d" % (k + 1))
+        if dropouts[k]:
+            layer = DropoutLayer(layer, dropouts[k])
+    return _head(layer, dense_units, dropouts[3:], n_outputs)
+
+
+@register
+def net2(n_outputs=30, dense_units=500):
+    """Nouri net2: conv 32@3x3, 64@2x2, 128@2x2 (each max-pooled 2x2), dense."""
+    return _nouri_conv(n_outputs, dense_units, (0, 0, 0, 0, 0))
+
+
+@register
+def net6(n_outputs=30, dense_units=1000, dropout1=0.1, dropout2=0.2,
+         dropout3=0.3, dropout4=0.5):
+    """Nouri net6: conv 32@3x3 -> pool -> dropout .1 -> conv 64@2x2 -> pool ->
+    dropout .2 -> conv 128@2x2 -> pool -> dropout .3 -> dense 1000 ->
+    dropout .5 -> dense 1000 -> linear output."""
+    return _nouri_conv(n_outputs, dense_units,
+                       (dropout1, dropout2, dropout3, dropout4, 0))
+
+
+@register
+def breeze(n_outputs=30, depth=4, width=16, convs_per_block=2,
+           dense_units=256, dropout_conv=0.1, dropout_dense=0.5,
+           batch_norm=True, global_pool=False):
+    """A deeper CNN after the 2015 paper, with depth and width as parameters.
+
+    Parameters
+    ----------
+    depth : int
+        Conv blocks; block ``b`` (0-based) has ``width * 2**b`` filters (at
+        most 256), ``convs_per_block`` 3x3 'same' convolutions, a 2x2 max-pool
+        and dropout ``min(0.5, dropout_conv * (b + 1))`` (Nouri's increasing
+        schedule).  96 px -> 96 / 2**depth px.
+    width : int
+        Filters in the first block.
+    convs_per_block : int
+    dense_units : int
+        Units of the one hidden dense layer of the head.
+    dropout_conv, dropout_dense : float in [0, 1)
+    batch_norm : bool
+        Batch-normalise every convolution (Ioffe & Szegedy 2015).
+    global_pool : bool
+        Average the last block over space before the head (fewest
+        parameters) instead of flattening it.
+    """
+    if not 1 <= depth <= 6:
+        raise ValueError("breeze depth must be 1-6, got %r" % depth)
+    layer = InputLayer(INPUT_SHAPE, name="input")
+    for b in range(depth):
+        filters = min(256, width * 2 ** b)
+        for c in range(convs_per_block):
+            layer = SameConv2DLayer(layer, filters, 3,
+                                    W=lasagne.init.HeNormal(gain="relu"),
+                                    nonlinearity=rectify,
+                                    name="conv%d_%d" % (b + 1, c + 1))
+            if batch_norm:
+                layer = add_batch_norm(layer)
+        layer = MaxPool2DLayer(layer, 2, name="pool%d" % (b + 1))
+        p = min(0.5, dropout_conv * (b + 1))
+        if p:
+            layer = DropoutLayer(layer, p)
+    if global_pool:
+        layer = GlobalPoolLayer(layer, name="gap")
+    return _head(layer, dense_units, (dropout_dense,), n_outputs)
