@@ -43,8 +43,7 @@ __all__ = ["theano", "lasagne", "theano_flags", "default_compiledir",
            "blas_ldflags", "DeviceUnavailableError", "check_device"]
 
 
-class DeviceUnavailableError(RuntimeError):
-    """Theano was asked for a device (a GPU) it cannot activate."""
+from .errors import DeviceUnavailableError  # noqa: E402
 
 
 def default_compiledir():

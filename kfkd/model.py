@@ -149,20 +149,29 @@ class Model(object):
         return to_pixels(self.predict_unit(self.preprocess(images),
                                            batch_size))
 
-    def metrics(self, data, extra=None):
+    def metrics(self, data, extra=None, predictions=None):
         """Validation metrics on ``data`` (a :class:`KeypointData`).
+
+        ``predictions`` (pixels, ``(N, 2K)``), if given, are used instead of
+        predicting ``data.images`` again.
 
         Returns
         -------
         dict
             ``val_rmse_px`` (all labelled coordinates), ``per_keypoint_rmse_px``,
-            ``n_faces``, plus ``extra``.
+            ``lookup_rmse_px`` (the competition metric, computed as Kaggle
+            would: :func:`kfkd.submission.lookup_rmse`), ``n_faces``, plus
+            ``extra``.
         """
+        from .submission import lookup_rmse
         from .train import rmse_px
-        predictions = self.predict(data.images)
+        if predictions is None:
+            predictions = self.predict(data.images)
         out = {"val_rmse_px": rmse_px(predictions, data.keypoints),
                "per_keypoint_rmse_px": per_keypoint_rmse(
                    predictions, data.keypoints, self.schema),
+               "lookup_rmse_px": lookup_rmse(predictions, data.keypoints,
+                                             self.schema),
                "n_faces": len(data)}
         out.update(extra or {})
         return out

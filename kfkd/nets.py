@@ -109,9 +109,11 @@ class SameConv2DLayer(Conv2DLayer):
         return self.nonlinearity(conved)
 
 
-def _head(layer, units, dropouts, n_outputs):
+def _head(layer, units, dropouts, n_outputs, normalise=False):
     for k, p in enumerate(dropouts):
         layer = DenseLayer(layer, units, name="dense%d" % (k + 1))
+        if normalise:
+            layer = add_batch_norm(layer)
         if p:
             layer = DropoutLayer(layer, p)
     return DenseLayer(layer, n_outputs, nonlinearity=None, name="output")
@@ -194,4 +196,5 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=2,
             layer = DropoutLayer(layer, p)
     if global_pool:
         layer = GlobalPoolLayer(layer, name="gap")
-    return _head(layer, dense_units, (dropout_dense,), n_outputs)
+    return _head(layer, dense_units, (dropout_dense,), n_outputs,
+                 normalise=batch_norm)

@@ -1,0 +1,22 @@
+"""The main job: random grid search over breeze's hyperparameters.
+
+Runs trials as parallel worker processes on the device slots (CPU processes
+here, GPUs where Theano has them), resumable, and plots the validation-RMSE
+surfaces in 3D.  Same options as ``kfkd search``::
+
+    python experiments/grid_search.py                       # 8 trials, 2 CPU workers
+    python experiments/grid_search.py --trials 40 --minutes-per-trial 20
+    python experiments/grid_search.py --devices cuda0,cuda1
+    python experiments/grid_search.py --storage postgresql://u:pw@host/kfkd --study big
+
+Rerunning the same command resumes the study.  Outputs: runs/<study>/.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from kfkd.cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(["search"] + sys.argv[1:]))

@@ -1,0 +1,23 @@
+"""A tiny space for smoke runs, tests and benchmarks: a small breeze, seconds
+per trial (use with ``--limit 300`` and ``--minutes-per-trial 0.2``)."""
+from kfkd.search import log_uniform_or_zero
+
+FIXED = {"net": "breeze", "max_epochs": 2, "net.convs_per_block": 1,
+         "net.width": 4, "net.dense_units": 32, "update": "adam",
+         "batch_size": 64, "patience": 5}
+
+SURFACES = [("learning_rate", "l2"), ("net.dropout_conv", "l2"),
+            ("net.depth", "net.dropout_dense")]
+
+
+def suggest(trial):
+    """One configuration."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-2,
+                                             log=True),
+        "l2": log_uniform_or_zero(trial, "l2", 1e-6, 1e-3),
+        "net.dropout_conv": trial.suggest_float("dropout_conv", 0.0, 0.2),
+        "net.dropout_dense": trial.suggest_float("dropout_dense", 0.0, 0.5),
+        "net.depth": trial.suggest_int("depth", 2, 3),
+        "flip": trial.suggest_categorical("flip", [True, False]),
+    }
