@@ -109,14 +109,16 @@ class SameConv2DLayer(Conv2DLayer):
         return self.nonlinearity(conved)
 
 
-def _head(layer, units, dropouts, n_outputs, normalise=False):
+def _head(layer, units, dropouts, n_outputs, normalise=False,
+          output_W=lasagne.init.GlorotUniform()):
     for k, p in enumerate(dropouts):
         layer = DenseLayer(layer, units, name="dense%d" % (k + 1))
         if normalise:
             layer = add_batch_norm(layer)
         if p:
             layer = DropoutLayer(layer, p)
-    return DenseLayer(layer, n_outputs, nonlinearity=None, name="output")
+    return DenseLayer(layer, n_outputs, W=output_W, nonlinearity=None,
+                      name="output")
 
 
 @register
@@ -196,5 +198,8 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=2,
             layer = DropoutLayer(layer, p)
     if global_pool:
         layer = GlobalPoolLayer(layer, name="gap")
+    # Output weights start at 0: with the bias at the mean shape
+    # (kfkd.train.init_output_bias) the untrained net predicts the mean shape
+    # instead of random offsets of tens of pixels.
     return _head(layer, dense_units, (dropout_dense,), n_outputs,
-                 normalise=batch_norm)
+                 normalise=batch_norm, output_W=lasagne.init.Constant(0.0))

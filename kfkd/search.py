@@ -49,7 +49,8 @@ __all__ = ["SPACES_DIR", "SearchSpace", "load_space", "log_uniform_or_zero",
            "sample_configs", "open_storage", "open_study", "parse_devices",
            "default_devices", "worker_env", "claim_trial", "run_trial",
            "reconcile", "progress", "results_frame", "write_outputs",
-           "Driver", "worker_main", "DEVICE_ERROR_EXIT", "Interrupted"]
+           "Driver", "worker_main", "DEVICE_ERROR_EXIT", "Interrupted",
+           "trials_per_hour"]
 
 #: Folder of the named search spaces.
 SPACES_DIR = os.path.join(os.path.dirname(os.path.dirname(
@@ -715,6 +716,24 @@ class Driver(object):
         return "trial %d [%s] %s%s" % (t.number,
                                        t.user_attrs.get("device", "?"),
                                        outcome, best_text)
+
+
+def trials_per_hour(space, n_trials, devices, out_dir, data_dir=None,
+                    limit=None, minutes=None, seed=0):
+    """Run a fresh study of ``n_trials`` on ``devices``; its trials per hour.
+
+    Wall-clock time of the whole search (worker start-up and Theano compile
+    included), so it measures what a user waits for.
+
+    Returns
+    -------
+    float
+    """
+    name = "bench-%d-%s" % (len(devices), os.getpid())
+    started = time.time()
+    Driver(space, name, n_trials, devices, out_dir, None, data_dir, limit,
+           minutes, seed, verbose=False).run()
+    return n_trials / ((time.time() - started) / 3600.0)
 
 
 def _worker_cli(argv=None):
