@@ -13,7 +13,7 @@ net6      Nouri net6: net2 with 32/64/128 filters, dropout .1/.2/.3/.5 and
 breeze    a deeper, narrower CNN after the 2015 paper: ``depth`` blocks of
           ``convs_per_block`` 3x3 convolutions (width doubling per block,
           optional batch normalisation), max-pool and increasing dropout,
-          then a small dense head.  Sized for a CPU (~1.5M parameters at the
+          then a small dense head.  Sized for a CPU (~1.3M parameters at the
           defaults against net6's 16.6M).
 ========  ====================================================================
 
@@ -156,8 +156,8 @@ def net6(n_outputs=30, dense_units=1000, dropout1=0.1, dropout2=0.2,
 
 
 @register
-def breeze(n_outputs=30, depth=4, width=16, convs_per_block=2,
-           dense_units=256, dropout_conv=0.1, dropout_dense=0.5,
+def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
+           dense_units=256, dropout_conv=0.05, dropout_dense=0.3,
            batch_norm=True, global_pool=False):
     """A deeper CNN after the 2015 paper, with depth and width as parameters.
 

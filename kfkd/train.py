@@ -247,8 +247,8 @@ class Trainer(object):
     """
 
     def __init__(self, net="breeze", net_params=None, update="adam",
-                 learning_rate=1e-3, learning_rate_end=None, momentum=0.9,
-                 momentum_end=None, l1=0.0, l2=0.0, batch_size=128,
+                 learning_rate=2e-3, learning_rate_end=None, momentum=0.9,
+                 momentum_end=None, l1=0.0, l2=0.0, batch_size=32,
                  max_epochs=100, max_minutes=None, patience=20,
                  augmenter=None, exposure=None, seed=0, verbose=True):
         self.net, self.net_params = net, dict(net_params or {})
