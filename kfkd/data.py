@@ -158,11 +158,39 @@ def file_sha256(path):
     return _read_text(path)[1]
 
 
-def _read_table(path, expected):
+def _check_field_counts(path, text, expected, optional=0):
+    """DataError naming the first row with too few or too many fields.
+
+    pandas pads a short row with empty strings (which would then read as
+    unlabelled keypoints, or shift the pixels into a coordinate column), so
+    rows are counted here first.  ``optional`` trailing columns may be absent
+    (Kaggle's genuine IdLookupTable.csv has no trailing comma for the empty
+    ``Location``).
+    """
+    lines = text.split("\n")
+    if lines and lines[-1].strip() == "":
+        lines.pop()  # the final newline does not start a row
+    if '"' in text:
+        counts = [len(fields) for fields in csv.reader(lines)]
+    else:
+        counts = [line.count(",") + 1 for line in lines]
+    lo, hi = len(expected) - optional, len(expected)
+    for r in range(1, len(counts)):
+        if not lines[r].strip():
+            raise DataError(path, "blank line", row=r)
+        if not lo <= counts[r] <= hi:
+            column = expected[counts[r]] if counts[r] < hi else None
+            raise DataError(path, "%d fields, expected %d%s" % (
+                counts[r], hi, " (truncated row?)" if counts[r] < hi else ""),
+                row=r, column=column)
+
+
+def _read_table(path, expected, optional=0):
     """Parse a CSV whose header must be exactly ``expected``.
 
     Returns the rows as a DataFrame of strings (nothing dropped), and the
-    sha256 of the contents.
+    sha256 of the contents.  The last ``optional`` columns may be missing
+    from a row (pandas fills them with empty strings).
     """
     text, sha = _read_text(path)
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])))
@@ -174,13 +202,19 @@ def _read_table(path, expected):
                                                   ",".join(expected)),
                             column=name)
         if header[k] != name:
-            problem = ("misordered column: %r found where %r expected"
-                       % (header[k], name) if header[k] in expected else
-                       "unexpected column %r where %r expected"
-                       % (header[k], name))
+            if header[k] not in expected:
+                problem = ("unexpected column %r where %r expected"
+                           % (header[k], name))
+            elif name not in header:
+                problem = "missing column (%r found where %r expected)" % (
+                    header[k], name)
+            else:
+                problem = ("misordered column: %r found where %r expected"
+                           % (header[k], name))
             raise DataError(path, problem, column=name)
     if len(header) > len(expected):
         raise DataError(path, "unexpected extra column", column=header[len(expected)])
+    _check_field_counts(path, text, expected, optional)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False,
@@ -249,13 +283,12 @@ def _parse_coordinates(path, frame, columns):
     for j, name in enumerate(columns):
         values = frame[name].str.strip()
         present = values != ""
-        try:
-            numbers = pd.to_numeric(values[present], errors="raise")
-        except (ValueError, TypeError):
-            for r, v in zip(np.flatnonzero(present.values) + 1, values[present]):
-                if not _is_number(v):
-                    raise DataError(path, "%r is not a number" % v, row=int(r),
-                                    column=name)
+        numbers = pd.to_numeric(values[present], errors="coerce")
+        if numbers.isna().any():
+            k = int(np.flatnonzero(numbers.isna().values)[0])
+            raise DataError(path, "%r is not a number" % values[present].iloc[k],
+                            row=int(np.flatnonzero(present.values)[k]) + 1,
+                            column=name)
         numbers = np.asarray(numbers, dtype=np.float64)
         bad = ~np.isfinite(numbers) | (numbers < 0) | (numbers > FRAME)
         if bad.any():
@@ -312,6 +345,8 @@ class TestData(object):
     path : str
     genuine : str or None
     """
+
+    __test__ = False  # a data class, not a pytest test class
 
     def __init__(self, image_ids, images, path="", genuine=None):
         self.image_ids, self.images = image_ids, images
@@ -420,7 +455,7 @@ def load_lookup(path, verbose=True):
         non-integer ImageId, an empty FeatureName.
     """
     frame, sha = _read_table(path, ("RowId", "ImageId", "FeatureName",
-                                    "Location"))
+                                    "Location"), optional=1)
     _announce(path, sha, verbose)
     row_ids = _parse_ids(path, frame, "RowId", unique=True)
     image_ids = _parse_ids(path, frame, "ImageId")

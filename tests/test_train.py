@@ -1,0 +1,367 @@
+"""kfkd.train, kfkd.model and the kfkd command, on small slices of the real
+data with small nets (Theano)."""
+import csv
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kfkd import compat  # noqa: F401  (configures Theano first)
+
+import lasagne  # noqa: E402
+import theano  # noqa: E402
+import theano.tensor as T  # noqa: E402
+
+from kfkd import nets  # noqa: E402
+from kfkd.augment import Augmenter  # noqa: E402
+from kfkd.data import find_file, load_test, train_val_split  # noqa: E402
+from kfkd.keypoints import KAGGLE_COLUMNS, to_pixels, to_unit  # noqa: E402
+from kfkd.model import load_model  # noqa: E402
+from kfkd.train import (HISTORY_COLUMNS, EarlyStopping, Trainer,  # noqa: E402
+                        init_output_bias, iterate_minibatches,
+                        linear_schedule, masked_mse, penalty, rmse_px)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+floatX = theano.config.floatX
+
+#: A breeze small enough to train in seconds on a CPU (no batch norm: its
+#: running averages need more mini-batches than a short run has).
+TINY_BREEZE = dict(depth=3, width=8, convs_per_block=1, dense_units=64,
+                   dropout_conv=0.0, dropout_dense=0.0, batch_norm=False)
+
+
+@pytest.fixture(scope="module")
+def small_split(training_data):
+    """800 real faces split 640 / 160 (seed 0)."""
+    faces = training_data.subset(slice(0, 800))
+    tr, va = train_val_split(len(faces), 0.2, seed=0)
+    return faces.subset(tr), faces.subset(va)
+
+
+@pytest.fixture(scope="module")
+def trained(small_split):
+    """A tiny breeze trained for 4 epochs on the 640 faces (~12 s)."""
+    train, val = small_split
+    trainer = Trainer(net="breeze", net_params=TINY_BREEZE, update="adam",
+                      learning_rate=2e-3, batch_size=16, max_epochs=4,
+                      patience=20, seed=0, verbose=False)
+    model = trainer.fit(train, val)
+    return trainer, model
+
+
+def _targets(keypoints):
+    """Trainer's targets and mask for ``keypoints`` (pixels, NaN unlabelled)."""
+    mask = np.isfinite(keypoints)
+    return (np.where(mask, to_unit(keypoints), 0).astype(floatX),
+            mask.astype(floatX))
+
+
+# -- the masked loss -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def loss_and_grad():
+    p, y, m = T.matrix("p"), T.matrix("y"), T.matrix("m")
+    loss = masked_mse(p, y, m)
+    return theano.function([p, y, m], [loss, T.grad(loss, p)])
+
+
+def test_masked_loss_ignores_unlabelled_coordinates(training_data,
+                                                    loss_and_grad):
+    keypoints = training_data.keypoints[:64]
+    targets, mask = _targets(keypoints)
+    assert 0 < mask.mean() < 1  # real rows with missing keypoints
+    pred = np.random.RandomState(0).uniform(-1, 1, mask.shape).astype(floatX)
+    loss, grad = loss_and_grad(pred, targets, mask)
+    # numpy masked MSE
+    labelled = mask.astype(bool)
+    expected = np.mean((pred[labelled] - targets[labelled]) ** 2)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    # exactly zero gradient where unlabelled, 2 (p - y) / n where labelled
+    assert np.all(grad[~labelled] == 0)
+    np.testing.assert_allclose(
+        grad[labelled], 2 * (pred - targets)[labelled] / labelled.sum(),
+        rtol=1e-5)
+    # unlabelled targets do not matter at all
+    junk = targets.copy()
+    junk[~labelled] = 1e3
+    assert loss_and_grad(pred, junk, mask)[0] == loss
+
+
+def test_masked_loss_with_nothing_labelled_is_zero(loss_and_grad):
+    pred = np.ones((4, 30), floatX)
+    loss, grad = loss_and_grad(pred, np.zeros_like(pred), np.zeros_like(pred))
+    assert loss == 0 and np.all(grad == 0)
+
+
+def test_rmse_px_is_nan_aware(training_data):
+    keypoints = training_data.keypoints[:100]
+    pred = np.where(np.isfinite(keypoints), keypoints, 0) + 2.0
+    assert rmse_px(pred, keypoints) == pytest.approx(2.0)
+
+
+# -- penalties -------------------------------------------------------------------
+def test_penalty_is_l1_l2_of_the_weights_only():
+    layer = nets.build("breeze", depth=2, width=4, convs_per_block=1,
+                       dense_units=16)  # with batch norm
+    rng = np.random.RandomState(0)
+    weights = []
+    for l in lasagne.layers.get_all_layers(layer):
+        for param in l.get_params():
+            value = rng.uniform(-1, 1, param.get_value().shape)
+            param.set_value(value.astype(floatX))  # biases, BN: non-zero too
+            if param is getattr(l, "W", None):
+                weights.append(value.astype(floatX).astype(np.float64))
+    regularizable = lasagne.layers.get_all_params(layer, regularizable=True)
+    assert len(regularizable) == len(weights) == 4  # 2 convs, 2 dense
+    l1, l2 = 1e-4, 3e-3
+    expected = (l1 * sum(np.abs(w).sum() for w in weights)
+                + l2 * sum((w ** 2).sum() for w in weights))
+    assert penalty(layer, l1, l2).eval() == pytest.approx(expected, rel=1e-5)
+    assert penalty(layer, 0.0, 0.0).eval() == 0
+    assert penalty(layer, l1, 0.0).eval() == pytest.approx(
+        l1 * sum(np.abs(w).sum() for w in weights), rel=1e-5)
+    # in the loss the trainer minimises: the data term plus the penalty
+    p, y, m = T.matrix("p"), T.matrix("y"), T.matrix("m")
+    data_loss = masked_mse(p, y, m)
+    fn = theano.function([p, y, m],
+                         [data_loss, data_loss + penalty(layer, l1, l2)])
+    pred, targets = rng.uniform(-1, 1, (2, 8, 30)).astype(floatX)
+    plain, penalised = fn(pred, targets, np.ones_like(targets))
+    assert penalised - plain == pytest.approx(expected, rel=1e-4)
+
+
+# -- schedules and early stopping -----------------------------------------------
+def test_linear_schedule():
+    schedule = linear_schedule(0.03, 0.0001, 5)
+    assert schedule.dtype == np.float32 and schedule.shape == (5,)
+    np.testing.assert_allclose(schedule, [0.03, 0.022525, 0.01505, 0.007575,
+                                          0.0001], rtol=1e-5)
+    np.testing.assert_allclose(linear_schedule(0.9, None, 3), [0.9] * 3)
+    np.testing.assert_allclose(linear_schedule(0.9, 0.999, 2), [0.9, 0.999])
+
+
+def test_init_output_bias_is_the_mean_shape(training_data):
+    layer = nets.build("net1", hidden=4)
+    keypoints = training_data.keypoints[:200]
+    init_output_bias(layer, keypoints)
+    np.testing.assert_allclose(to_pixels(layer.b.get_value()),
+                               np.nanmean(keypoints, axis=0), atol=1e-4)
+
+
+def test_early_stopping_restores_the_best_epoch(small_split):
+    train, val = small_split
+    train = train.subset(slice(0, 128))
+    lasagne.random.set_rng(np.random.RandomState(0))
+    layer = nets.build("net1", hidden=8)
+    init_output_bias(layer, train.keypoints)
+    train_fn, predict_fn, _, _ = Trainer(
+        net="net1", update="nesterov", learning_rate=0.01)._compile(layer)
+    targets, mask = _targets(train.keypoints)
+
+    def score():
+        return rmse_px(to_pixels(predict_fn(val.images)), val.keypoints)
+
+    stopper = EarlyStopping(patience=3)
+    scores, snapshots = [], []
+    rng = np.random.RandomState(0)
+    for epoch in range(3):  # real training
+        for index in iterate_minibatches(len(train), 32, rng):
+            train_fn(train.images[index], targets[index], mask[index])
+        scores.append(score())
+        snapshots.append(lasagne.layers.get_all_param_values(layer))
+        assert not stopper.update(epoch, scores[-1], snapshots[-1])
+    best = int(np.argmin(scores))
+    assert (stopper.best_epoch, stopper.best_score) == (best, scores[best])
+    # worse epochs: the weights wander off until patience runs out
+    for epoch in range(3, best + 4):
+        lasagne.layers.set_all_param_values(
+            layer, [v + rng.normal(0, 0.5, v.shape).astype(floatX)
+                    for v in lasagne.layers.get_all_param_values(layer)])
+        worse = score()
+        assert worse > scores[best]
+        stop = stopper.update(epoch, worse,
+                              lasagne.layers.get_all_param_values(layer))
+        assert stop == (epoch == best + 3)
+    stopper.restore(layer)
+    for got, want in zip(lasagne.layers.get_all_param_values(layer),
+                         snapshots[best]):
+        np.testing.assert_array_equal(got, want)
+    assert score() == scores[best]
+
+
+# -- a short real training run --------------------------------------------------
+def test_short_training_beats_the_mean_shape(trained, small_split):
+    trainer, model = trained
+    train, val = small_split
+    mean_shape = np.nanmean(train.keypoints, axis=0)
+    baseline = rmse_px(np.tile(mean_shape, (len(val), 1)), val.keypoints)
+    history = trainer.history_
+    val_rmse = [h["val_rmse_px"] for h in history]
+    assert len(history) == 4
+    assert min(val_rmse) < 0.95 * baseline, (val_rmse, baseline)
+    assert val_rmse[-1] < val_rmse[0]
+    # the returned model holds the best epoch's weights
+    assert rmse_px(model.predict(val.images), val.keypoints) == min(val_rmse)
+    assert trainer.best_epoch_ == int(np.argmin(val_rmse)) + 1
+    assert [h["best"] for h in history].count(True) >= 1
+    assert history[trainer.best_epoch_ - 1]["best"]
+    assert [h["epoch"] for h in history] == list(range(1, 5))
+    assert all(set(h) == set(HISTORY_COLUMNS) for h in history)
+
+
+def test_trainer_is_deterministic_for_a_seed(small_split):
+    train, val = small_split
+    train, val = train.subset(slice(0, 96)), val.subset(slice(0, 32))
+    params = dict(depth=1, width=4, convs_per_block=1, dense_units=16)
+
+    def run(seed):  # batch norm, dropout and augmentation all draw from seed
+        trainer = Trainer(net="breeze", net_params=params, batch_size=32,
+                          max_epochs=2, seed=seed, verbose=False,
+                          augmenter=Augmenter(rotation=10, shift=3))
+        model = trainer.fit(train, val)
+        history = [{k: v for k, v in h.items() if k != "seconds"}
+                   for h in trainer.history_]
+        return history, lasagne.layers.get_all_param_values(model.layer)
+
+    (h1, w1), (h2, w2), (h3, w3) = run(0), run(0), run(1)
+    assert h1 == h2
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a, b)
+    assert h3 != h1
+    assert any(not np.array_equal(a, c) for a, c in zip(w1, w3))
+
+
+# -- save / load -----------------------------------------------------------------
+def test_save_load_round_trip(trained, small_split, tmp_path):
+    trainer, model = trained
+    _, val = small_split
+    folder = str(tmp_path / "model")
+    model.save(folder, metrics=model.metrics(val))
+    assert sorted(os.listdir(folder)) == ["history.csv", "metrics.json",
+                                          "model.json", "model.npz"]
+    loaded = load_model(folder)
+    np.testing.assert_array_equal(loaded.predict(val.images),
+                                  model.predict(val.images))
+    values = lasagne.layers.get_all_param_values(model.layer)
+    with np.load(os.path.join(folder, "model.npz"), allow_pickle=False) as f:
+        assert sorted(f.files) == ["param_%03d" % i
+                                   for i in range(len(values))]
+        for i, v in enumerate(values):
+            np.testing.assert_array_equal(f["param_%03d" % i], v)
+    spec = json.load(open(os.path.join(folder, "model.json")))
+    assert spec["net"] == "breeze"
+    assert spec["net_params"] == TINY_BREEZE
+    assert spec["keypoint_columns"] == list(KAGGLE_COLUMNS)
+    assert set(spec["normalisation"]) == {"input", "target"}
+    assert spec["n_params"] == lasagne.layers.count_params(model.layer)
+    assert spec["training"]["learning_rate"] == 2e-3
+    with open(os.path.join(folder, "history.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(trainer.history_)
+    assert float(rows[0]["val_rmse_px"]) == pytest.approx(
+        trainer.history_[0]["val_rmse_px"])
+
+
+def test_load_model_rejects_weights_of_another_net(trained, tmp_path):
+    _, model = trained
+    folder = str(tmp_path / "model")
+    model.save(folder)
+    spec = json.load(open(os.path.join(folder, "model.json")))
+    spec["net_params"]["dense_units"] = 32
+    json.dump(spec, open(os.path.join(folder, "model.json"), "w"))
+    with pytest.raises(ValueError, match="do not match"):
+        load_model(folder)
+    with pytest.raises(FileNotFoundError, match="model.json"):
+        load_model(str(tmp_path / "nothing"))
+
+
+# -- the kfkd command --------------------------------------------------------------
+def _kfkd(*args):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, "-m", "kfkd"] + list(args),
+                          env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_data_dir(tmp_path_factory, data_dir):
+    """A data folder whose training.csv is the first 310 real rows (so that
+    each command reads 10 MB, not the whole 26 MB gzip)."""
+    folder = tmp_path_factory.mktemp("cli_data")
+    with gzip.open(find_file("training.csv", data_dir), "rb") as f:
+        head = b"".join(f.readline() for _ in range(311))
+    (folder / "training.csv").write_bytes(head)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def cli_model(tmp_path_factory, cli_data_dir):
+    """``kfkd train --net net1 --limit 300 --epochs 2`` run as a command."""
+    folder = str(tmp_path_factory.mktemp("cli") / "net1")
+    result = _kfkd("train", "--net", "net1", "--limit", "300", "--epochs",
+                   "2", "--out", folder, "--data-dir", cli_data_dir,
+                   "--quiet")
+    assert result.returncode == 0, result.stderr
+    return folder, result
+
+
+def test_cli_train_writes_the_model_folder(cli_model):
+    folder, result = cli_model
+    assert sorted(os.listdir(folder)) == ["history.csv", "metrics.json",
+                                          "model.json", "model.npz"]
+    metrics = json.load(open(os.path.join(folder, "metrics.json")))
+    assert metrics["epochs"] == 2 and metrics["seconds"] > 0
+    assert metrics["n_faces"] == 60  # 20% of 300
+    assert 0 < metrics["val_rmse_px"] < 48
+    per_keypoint = metrics["per_keypoint_rmse_px"]
+    assert list(per_keypoint) == [c[:-2] for c in KAGGLE_COLUMNS[::2]]
+    assert all(v is None or v > 0 for v in per_keypoint.values())
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert printed["val_rmse_px"] == metrics["val_rmse_px"]
+    with open(os.path.join(folder, "history.csv")) as f:
+        assert len(list(csv.DictReader(f))) == 2
+    spec = json.load(open(os.path.join(folder, "model.json")))
+    assert spec["net"] == "net1" and spec["training"]["max_epochs"] == 2
+
+
+def test_cli_evaluate_prints_overall_and_per_keypoint_rmse(cli_model,
+                                                           cli_data_dir):
+    folder, _ = cli_model
+    metrics = json.load(open(os.path.join(folder, "metrics.json")))
+    result = _kfkd("evaluate", "--model", folder, "--limit", "300",
+                   "--data-dir", cli_data_dir)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "validation faces: 60" in out
+    assert ("RMSE (all labelled coordinates): %.4f px"
+            % metrics["val_rmse_px"]) in out
+    for name, value in metrics["per_keypoint_rmse_px"].items():
+        expected = "%.4f px" % value if value is not None else "-"
+        assert any(line.split() == [name] + expected.split()
+                   for line in out.splitlines()), name
+
+
+def test_cli_predict_writes_image_id_and_30_columns(cli_model, data_dir,
+                                                    tmp_path):
+    folder, _ = cli_model
+    with gzip.open(find_file("test.csv", data_dir), "rb") as f:
+        head = b"".join(f.readline() for _ in range(6))  # header + 5 faces
+    small = tmp_path / "test5.csv"
+    small.write_bytes(head)
+    out = tmp_path / "preds.csv"
+    result = _kfkd("predict", "--model", folder, "--csv", str(small),
+                   "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["preds.csv", "test5.csv"]
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["ImageId"] + list(KAGGLE_COLUMNS)
+    assert len(rows) == 6
+    test = load_test(str(small), verbose=False)
+    assert [int(r[0]) for r in rows[1:]] == list(test.image_ids)
+    values = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
+    np.testing.assert_allclose(values, load_model(folder).predict(test.images),
+                               atol=6e-5)
