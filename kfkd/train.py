@@ -35,7 +35,7 @@ from .keypoints import FRAME, to_unit
 __all__ = ["masked_mse", "penalty", "init_output_bias", "linear_schedule",
            "EarlyStopping", "Trainer", "rmse_px", "iterate_minibatches",
            "HISTORY_COLUMNS", "trainer_from_config", "AUGMENT_KEYS",
-           "TRAINER_KEYS"]
+           "TRAINER_KEYS", "warm_start", "config_from_training"]
 
 floatX = theano.config.floatX
 
@@ -107,6 +107,48 @@ def init_output_bias(layer, keypoints_px):
     sums = np.where(labelled, to_unit(keypoints_px), 0).sum(axis=0)
     mean = sums / np.maximum(labelled.sum(axis=0), 1)
     bias.set_value(mean.astype(floatX))
+
+
+def warm_start(layer, init_model, schema):
+    """Set a freshly built net's parameters from a trained model's.
+
+    Parameters
+    ----------
+    layer : Layer
+        Output layer of the new net (already built, its output bias already
+        set by :func:`init_output_bias`).
+    init_model : kfkd.model.Model
+        A trained model of the same net with the same hyperparameters.
+    schema : KeypointSchema
+        The coordinates the new net regresses.
+
+    Returns
+    -------
+    str
+        ``'all'`` when ``schema`` is ``init_model.schema`` (every parameter
+        copied, batch-norm averages included), else ``'all but output'``
+        (the output layer keeps its fresh weights and mean-shape bias: a
+        specialist, as in Nouri 2014, section "Specialists").
+
+    Raises
+    ------
+    ValueError
+        The parameter shapes differ (another net or hyperparameters).
+    """
+    if schema == init_model.schema:
+        copied, target, source = "all", layer, init_model.layer
+    else:
+        copied, target = "all but output", layer.input_layer
+        source = init_model.layer.input_layer
+    values = lasagne.layers.get_all_param_values(source)
+    params = lasagne.layers.get_all_params(target)
+    got = [v.shape for v in values]
+    expected = [p.get_value().shape for p in params]
+    if got != expected:
+        raise ValueError("cannot warm-start from %r: parameter shapes %s, "
+                         "the new net's %s" % (init_model, got, expected))
+    lasagne.layers.set_all_param_values(target, values)
+    return copied
 
 
 def linear_schedule(start, stop, n_epochs):
@@ -212,7 +254,8 @@ class Trainer(object):
     batch_size : int
     max_epochs : int
     max_minutes : float or None
-        Wall-clock budget; training stops after the epoch that crosses it.
+        Wall-clock budget: training stops before an epoch that would
+        overrun it (judged by the last epoch's duration).
     patience : int
         Early-stopping patience in epochs (validation RMSE).
     augmenter : kfkd.augment.Augmenter or None
@@ -250,6 +293,9 @@ class Trainer(object):
             "seed")}
         params["augment"] = (self.augmenter.get_params()
                              if self.augmenter is not None else None)
+        if params["augment"] and params["augment"]["schema"] is not None:
+            params["augment"]["schema"] = list(
+                params["augment"]["schema"].columns)
         return params
 
     # -- Theano functions ----------------------------------------------------
@@ -277,7 +323,7 @@ class Trainer(object):
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
 
-    def fit(self, train, val, out_dir=None):
+    def fit(self, train, val, out_dir=None, init_model=None):
         """Train on ``train``, early-stop on ``val``.
 
         Parameters
@@ -288,12 +334,25 @@ class Trainer(object):
         out_dir : str, optional
             If given, the model, history and metrics are saved there as they
             improve (see :meth:`kfkd.model.Model.save`).
+        init_model : kfkd.model.Model, optional
+            Warm start: a trained model of the same net, net_params and
+            exposure whose parameters the new net starts from
+            (:func:`warm_start`: all of them, or all but the output layer
+            when ``train.schema`` differs).  Recorded as ``init_model`` (its
+            folder) in the training settings; ``init_val_rmse_px_`` is the
+            validation RMSE before the first update.
 
         Returns
         -------
         kfkd.model.Model
             With the best epoch's weights; ``history_`` (list of dicts with
             :data:`HISTORY_COLUMNS`) and ``best_epoch_`` are set on self.
+
+        Raises
+        ------
+        ValueError
+            ``init_model`` is another net, or has other hyperparameters or
+            exposure correction.
         """
         from .model import Model  # model imports train's helpers
 
@@ -302,14 +361,24 @@ class Trainer(object):
         layer = nets.build(self.net, n_outputs=train.schema.n_outputs,
                            **self.net_params)
         init_output_bias(layer, train.keypoints)
+        training = self.get_params()
+        if init_model is not None:
+            self._check_init_model(init_model)
+            copied = warm_start(layer, init_model, train.schema)
+            training["init_model"] = {
+                "folder": getattr(init_model, "folder", None) or repr(
+                    init_model), "copied": copied}
         started = time.time()
         train_fn, predict_fn, lr, mom = self._compile(layer)
         self.compile_seconds_ = time.time() - started
         model = Model(self.net, self.net_params, train.schema, layer,
-                      training=self.get_params(),
+                      training=training,
                       preprocessing={"exposure": self.exposure})
         model._predict_fn = predict_fn
         train_images = model.preprocess(train.images)
+        self.init_val_rmse_px_ = (rmse_px(model.predict(val.images),
+                                          val.keypoints)
+                                  if init_model is not None else None)
 
         lr_schedule = linear_schedule(self.learning_rate,
                                       self.learning_rate_end, self.max_epochs)
@@ -360,8 +429,12 @@ class Trainer(object):
                                  predictions)
             if stop:
                 break
+            # stop before an epoch that would overrun the budget
+            elapsed = time.time() - started
+            last_epoch = elapsed - (self.history_[-2]["seconds"]
+                                    if len(self.history_) > 1 else 0.0)
             if (self.max_minutes is not None
-                    and time.time() - started > 60 * self.max_minutes):
+                    and elapsed + last_epoch > 60 * self.max_minutes):
                 break
         bar.close()
         stopper.restore(layer)
@@ -372,6 +445,20 @@ class Trainer(object):
             self._checkpoint(model, layer, stopper, out_dir, val)
         return model
 
+    def _check_init_model(self, init_model):
+        """ValueError unless ``init_model`` is this trainer's net and input."""
+        mine = dict(nets.default_params(self.net), **self.net_params)
+        theirs = (dict(nets.default_params(init_model.net),
+                       **init_model.net_params)
+                  if init_model.net == self.net else None)
+        exposure = init_model.preprocessing.get("exposure")
+        if init_model.net != self.net or theirs != mine:
+            raise ValueError("cannot warm-start net %r %s from %r" % (
+                self.net, self.net_params, init_model))
+        if exposure != self.exposure:
+            raise ValueError("cannot warm-start: exposure %r, the init model "
+                             "was trained with %r" % (self.exposure, exposure))
+
     def _checkpoint(self, model, layer, stopper, out_dir, val,
                     predictions=None):
         """Save the best weights so far, with history and metrics.
@@ -381,12 +468,16 @@ class Trainer(object):
         current = lasagne.layers.get_all_param_values(layer)
         stopper.restore(layer)
         model.history = self.history_
-        model.save(out_dir, metrics=model.metrics(val, predictions=predictions, extra={
+        extra = {
             "best_epoch": stopper.best_epoch + 1,
             "epochs": len(self.history_),
             "seconds": self.history_[-1]["seconds"],
             "compile_seconds": self.compile_seconds_,
-        }))
+        }
+        if self.init_val_rmse_px_ is not None:
+            extra["init_val_rmse_px"] = self.init_val_rmse_px_
+        model.save(out_dir, metrics=model.metrics(val, predictions=predictions,
+                                                  extra=extra))
         lasagne.layers.set_all_param_values(layer, current)
 
 
@@ -398,6 +489,38 @@ AUGMENT_KEYS = ("flip", "rotation", "shift", "scale", "brightness",
 TRAINER_KEYS = ("net", "update", "learning_rate", "learning_rate_end",
                 "momentum", "momentum_end", "l1", "l2", "batch_size",
                 "max_epochs", "max_minutes", "patience", "exposure", "seed")
+
+
+def config_from_training(training):
+    """The flat config (:func:`trainer_from_config`) of a model's training.
+
+    Parameters
+    ----------
+    training : dict
+        ``Model.training`` (model.json's ``training``), as written by
+        :meth:`Trainer.get_params`.
+
+    Returns
+    -------
+    dict
+        Keys of :data:`TRAINER_KEYS`, :data:`AUGMENT_KEYS` (only if the
+        model was trained with augmentation) and ``net.<name>``; the
+        augmenter's ``border`` and ``schema`` are not config keys.
+
+    Examples
+    --------
+    >>> config = trainer_from_config({"net": "net1", "net.hidden": 50,
+    ...                               "flip": True}).get_params()
+    >>> c = config_from_training(config)
+    >>> c["net"], c["net.hidden"], c["flip"], c["rotation"]
+    ('net1', 50, True, 0.0)
+    """
+    config = {k: training[k] for k in TRAINER_KEYS if k in training}
+    config.update({"net." + k: v
+                   for k, v in training.get("net_params", {}).items()})
+    augment = training.get("augment") or {}
+    config.update({k: augment[k] for k in AUGMENT_KEYS if k in augment})
+    return config
 
 
 def trainer_from_config(config, verbose=True):

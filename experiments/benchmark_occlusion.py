@@ -1,0 +1,105 @@
+"""Seconds per occlusion heat map, and the edge energy each censor adds.
+
+    python experiments/benchmark_occlusion.py [--model M] [--data-dir D]
+        [--faces 2] [--patch 12] [--stride 2] [--batch-sizes 128,256,512]
+        [--energy-faces 64] [--energy-stride 2]
+
+Timing, on validation faces of :func:`kfkd.data.load_split` and in one run:
+
+* reference: ``model.predict`` on P copies of a clean face (P = the number
+  of patch positions, 1849 at patch 12 / stride 2): the bare network cost;
+* :func:`kfkd.occlusion.occlusion_maps` with the edge-free censor: seconds
+  per heat map (one face, all positions) and the ratio to the reference
+  (what censoring and map-making add),
+
+each per ``--batch-sizes`` (images per Theano call), best and mean of
+``--faces`` repeats.
+
+Edge energy (:func:`kfkd.occlusion.added_edge_energy`, ring 2 px) of every
+censor on ``--energy-faces`` faces, with each censor's energy as a ratio of
+the hard grey censor's.  Prints the 1-minute load average: timings depend on
+what else the machine runs (say so when quoting them).
+"""
+import argparse
+import os
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import numpy as np  # noqa: E402
+
+from kfkd import occlusion  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model folder (default: the shipped "
+                        "reference model, or $KFKD_MODEL)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--faces", type=int, default=2,
+                        help="faces timed (= repeats)")
+    parser.add_argument("--patch", type=int, default=12)
+    parser.add_argument("--stride", type=int, default=2)
+    parser.add_argument("--batch-sizes", default="256")
+    parser.add_argument("--energy-faces", type=int, default=64)
+    parser.add_argument("--energy-stride", type=int, default=2)
+    parser.add_argument("--skip-timing", action="store_true")
+    args = parser.parse_args(argv)
+
+    from kfkd.data import load_split
+    train, val = load_split(args.data_dir, verbose=False)
+    grey = float(train.images.mean())
+    print("load average (1 min) at start: %.2f on %d cores"
+          % (os.getloadavg()[0], os.cpu_count()))
+
+    if not args.skip_timing:
+        from kfkd.model import default_model_dir, load_model
+        model = load_model(args.model)
+        print("model: %s  %r" % (args.model or default_model_dir(), model))
+        faces = val.subset(slice(0, args.faces))
+        n_pos = len(occlusion.patch_positions(args.patch, args.stride))
+        model.predict(faces.images[:1])                     # compile
+        copies = np.repeat(faces.images[:1], n_pos, axis=0)
+        print("\npatch %d px, stride %d px: %d positions per heat map; "
+              "best (mean) of %d" % (args.patch, args.stride, n_pos,
+                                     args.faces))
+        for bs in map(int, args.batch_sizes.split(",")):
+            ref = []
+            for _ in range(args.faces):
+                started = time.perf_counter()
+                model.predict(copies, batch_size=bs)
+                ref.append(time.perf_counter() - started)
+            occ = [occlusion.occlusion_maps(
+                model, faces.images[i:i + 1], faces.keypoints[i:i + 1],
+                "edge_free", args.patch, args.stride, batch_size=bs).seconds
+                for i in range(len(faces))]
+            for label, t in (("bare predict, %d clean copies" % n_pos, ref),
+                             ("occlusion_maps edge_free", occ)):
+                print("batch %4d  %-32s %6.2f (%5.2f) s per heat map  "
+                      "%5.0f images/s  x%.2f of bare predict"
+                      % (bs, label, min(t), np.mean(t), n_pos / min(t),
+                         min(t) / min(ref)))
+        print("load average (1 min) after timing: %.2f" % os.getloadavg()[0])
+
+    images = val.images[:args.energy_faces]
+    started = time.perf_counter()
+    rows = occlusion.edge_energy_table(images, list(occlusion.CENSORS),
+                                       args.patch, args.energy_stride,
+                                       grey_level=grey)
+    print("\nedge energy, %d validation faces, patch %d px, stride %d px, "
+          "ring 2 px (%.0f s)" % (len(images), args.patch, args.energy_stride,
+                                  time.perf_counter() - started))
+    print("%-38s %10s %9s %12s %9s" % ("censor", "added", "/ grey",
+                                       "difference", "/ grey"))
+    for r in rows:
+        print("%-38s %10.3f %9.4f %12.3f %9.4f" % (
+            r["repr"], r["added"], r["added_ratio"], r["difference"],
+            r["difference_ratio"]))
+    print("added: sum over ring of max(0, S(C) - S(I))^2; difference: sum of "
+          "S(C - I)^2 (S: Sobel magnitude), mean per position and face")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Occlusion sensitivity and censors, on real validation faces."""
+import numpy as np
+import pytest
+
+from kfkd import occlusion
+from kfkd.occlusion import (CENSORS, EdgeFreeCensor, added_edge_energy,
+                            make_censor, occlusion_maps, patch_distance,
+                            patch_positions)
+
+
+@pytest.fixture(scope="module")
+def grey_level(split):
+    return float(split[0].images.mean())
+
+
+@pytest.fixture(scope="module")
+def faces(split):
+    """Three validation faces with all 15 keypoints labelled."""
+    val = split[1]
+    full = np.flatnonzero(np.isfinite(val.keypoints).all(axis=1))[:3]
+    return val.subset(full)
+
+
+@pytest.fixture(scope="module")
+def edge_free_maps(reference_model, faces):
+    return occlusion_maps(reference_model, faces.images, faces.keypoints,
+                          "edge_free", patch=12, stride=6)
+
+
+# -- geometry ----------------------------------------------------------------
+
+def test_positions_cover_the_frame():
+    pos = patch_positions(12, 2)
+    assert pos.shape == (43 * 43, 2)
+    assert pos.min() == 0 and pos.max() == 96 - 12
+    pos = patch_positions(12, 8)            # 0, 8, ..., 80 and then 84
+    assert sorted(set(pos[:, 0])) == list(range(0, 81, 8)) + [84]
+    with pytest.raises(ValueError):
+        patch_positions(0, 2)
+    with pytest.raises(ValueError):
+        patch_positions(12, 0)
+
+
+def test_patch_distance_sign():
+    t = patch_distance(10, 20, 12)
+    assert t[10, 20] < 0 and t[21, 31] < 0          # corners inside
+    assert t[9, 20] == 0.5 and t[22, 31] == 0.5     # one row outside
+    assert (t < 0).sum() == 144
+
+
+# -- censors -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(CENSORS))
+def test_censor_changes_only_its_patch(name, faces, grey_level):
+    censor = make_censor(name, grey_level)
+    y0, x0, size = 30, 24, 12
+    out = censor.apply(faces.images, y0, x0, size)
+    assert out.shape == faces.images.shape and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    # outside the patch plus the censor's reach (0 for hard censors, the
+    # blend band's outer half, 4 px, for edge_free) nothing changes
+    t = patch_distance(y0, x0, size)
+    outside = t > censor.reach
+    np.testing.assert_array_equal(out[:, 0][:, outside],
+                                  faces.images[:, 0][:, outside])
+    inside = t < 0
+    assert not np.allclose(out[:, 0][:, inside], faces.images[:, 0][:, inside])
+    assert censor.reach == (4.0 if name == "edge_free" else 0.0)
+
+
+def test_hard_censor_fills():
+    img = np.full((1, 1, 96, 96), 0.8, np.float32)
+    assert (make_censor("black").apply(img, 0, 0, 12)[0, 0, :12, :12] == 0).all()
+    grey = make_censor("grey", 0.4).apply(img, 84, 84, 12)[0, 0, 84:, 84:]
+    np.testing.assert_allclose(grey, 0.4)
+
+
+def test_edge_free_window_formula():
+    c = EdgeFreeCensor(sigma=6.0, band=8.0)
+    w = c.window(40, 40, 12)
+    assert w[46, 46] == 1.0                     # core (patch shrunk by 4)
+    assert w[40, 46] == pytest.approx(0.5 * (1 + np.sin(np.pi * 0.5 / 8)))
+    row = w[46]                                 # through the patch centre
+    # pixel centres 3.5 px outside the patch are blended, 4.5 px are not
+    assert row[35] == 0 and row[56] == 0 and row[36] > 0 and row[55] > 0
+    assert (np.diff(row[30:47]) >= 0).all()     # rises smoothly, no step
+    assert np.abs(np.diff(row)).max() < 0.2
+    np.testing.assert_allclose(w, w.T)          # separable, symmetric
+
+
+def test_noise_censor_is_deterministic(faces):
+    a = make_censor("noise", seed=3).apply(faces.images, 10, 10, 12)
+    b = make_censor("noise", seed=3).apply(faces.images, 10, 10, 12)
+    c = make_censor("noise", seed=4).apply(faces.images, 10, 10, 12)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    patch = a[:, 0, 10:22, 10:22]
+    assert 0 <= patch.min() and patch.max() <= 1 and patch.std() > 0.2
+
+
+def test_apply_positions_matches_apply(faces, grey_level):
+    pos = patch_positions(12, 30)
+    for name in ("grey", "edge_free"):
+        c = make_censor(name, grey_level)
+        batch = c.apply_positions(faces.images[0], pos, 12)
+        for p, (y0, x0) in enumerate(pos):
+            np.testing.assert_allclose(
+                batch[p], c.apply(faces.images[:1], y0, x0, 12)[0], atol=1e-6)
+
+
+def test_unknown_censor():
+    with pytest.raises(ValueError, match="unknown censor"):
+        make_censor("pink")
+
+
+# -- added edge energy -------------------------------------------------------
+
+def test_edge_free_adds_at_most_5_percent_of_grey_edges(split, grey_level):
+    images = split[1].images[:8]
+    grey = added_edge_energy(images, "grey", 12, 6, grey_level=grey_level)
+    free = added_edge_energy(images, "edge_free", 12, 6)
+    blur = added_edge_energy(images, "blur", 12, 6)
+    black = added_edge_energy(images, "black", 12, 6)
+    assert grey > 0
+    assert free <= 0.05 * grey
+    assert free < blur < grey < black   # the soft window is what removes it
+
+
+# -- heat maps (the model) ---------------------------------------------------
+
+def test_heat_map_shapes_and_ranges(edge_free_maps, faces):
+    m = edge_free_maps
+    n, k = len(faces), 15
+    assert m.displacement.shape == (n, k, 96, 96)
+    assert m.error_increase.shape == (n, k, 96, 96)
+    assert m.aggregate.shape == (n, 96, 96)
+    assert m.positions.shape == (15 * 15, 2)        # 0, 6, ..., 84
+    assert m.position_displacement.shape == (n, 225, k)
+    for a in (m.displacement, m.error_increase, m.aggregate):
+        assert np.isfinite(a).all()                 # all keypoints labelled
+    assert m.displacement.min() >= 0
+    assert m.displacement.max() > 0.1               # occlusion does something
+    assert m.displacement.max() < 96
+    np.testing.assert_allclose(m.aggregate, m.displacement.mean(axis=1),
+                               rtol=1e-5)
+    # error increase is bounded by the displacement (triangle inequality)
+    assert (np.abs(m.position_error_increase)
+            <= m.position_displacement + 1e-3).all()
+
+
+CORNERS = [[0, 0], [0, 84], [84, 0], [84, 84]]
+
+
+def _eye_movement(model, faces, censor, side):
+    """(N, 5) mean displacement (px) of one eye's 3 keypoints (centre, inner
+    and outer corner) with a 12 px patch on the labelled eye centre (column
+    0) and on each background corner of the frame (columns 1-4)."""
+    names = model.schema.names
+    ks = [names.index("%s_eye_%s" % (side, part))
+          for part in ("center", "inner_corner", "outer_corner")]
+    clean = model.predict(faces.images).reshape(len(faces), -1, 2)[:, ks]
+    out = []
+    for i in range(len(faces)):
+        x, y = faces.keypoints[i, 2 * ks[0]:2 * ks[0] + 2]
+        eye = [int(np.clip(round(y - 6), 0, 84)),
+               int(np.clip(round(x - 6), 0, 84))]
+        batch = censor.apply_positions(faces.images[i],
+                                       np.array([eye] + CORNERS), 12)
+        pred = model.predict(batch).reshape(len(batch), -1, 2)[:, ks]
+        out.append(np.hypot(*(pred - clean[i]).transpose(2, 0, 1)).mean(1))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_patch_over_eye_moves_the_eye_more_than_the_corner(
+        reference_model, faces, grey_level, side):
+    free = _eye_movement(reference_model, faces, EdgeFreeCensor(), side)
+    # every face: the eye patch beats the background corners (their mean);
+    # on average over faces it beats the worst corner too
+    assert (free[:, 0] > free[:, 1:].mean(axis=1)).all(), free
+    assert free[:, 0].mean() > free[:, 1:].max(axis=1).mean(), free
+    grey = _eye_movement(reference_model, faces,
+                         make_censor("grey", grey_level), side)
+    assert grey[:, 0].mean() > grey[:, 1:].mean(), grey
+    # a hard grey square in an empty corner still moves the eye, through
+    # the edges it adds: more than the edge-free censor there
+    assert grey[:, 1:].mean() > free[:, 1:].mean()
+
+
+def test_eye_region_dominates_the_eye_map(edge_free_maps, faces,
+                                          reference_model):
+    """The left eye's heat map is hotter around the eye than in the corner."""
+    k = reference_model.schema.names.index("left_eye_center")
+    for i in range(len(faces)):
+        x, y = faces.keypoints[i, 2 * k:2 * k + 2].round().astype(int)
+        hmap = edge_free_maps.displacement[i, k]
+        eye = hmap[max(0, y - 6):y + 6, max(0, x - 6):x + 6].mean()
+        corner = hmap[:12, :12].mean()
+        assert eye > corner
+
+
+def test_predict_callable_and_save_load(tmp_path, faces):
+    """Any callable works (no Theano); results survive an npz round trip."""
+    def predict(images):                # keypoint 0 at the brightest column
+        prof = images[:, 0].mean(axis=1)
+        x = prof.argmax(axis=1).astype(np.float32)
+        out = np.full((len(images), 30), 48.0, np.float32)
+        out[:, 0] = x
+        return out
+    m = occlusion_maps(predict, faces.images[:1], faces.keypoints[:1],
+                       "black", patch=12, stride=12, batch_size=7)
+    assert m.displacement[:, 1:].max() == 0
+    path = m.save(str(tmp_path / "maps.npz"))
+    back = occlusion.load_occlusion_maps(path)
+    np.testing.assert_array_equal(back.displacement, m.displacement)
+    assert back.censor_name == "black" and back.patch == 12
+    with pytest.raises(ValueError):
+        occlusion_maps(predict, faces.images[:, 0], censor="black")
+
+
+def test_edge_free_map_focuses_on_keypoints_more_than_grey(
+        edge_free_maps, reference_model, faces, grey_level):
+    """The hard grey patch's own edges spread its map over the face; the
+    edge-free map puts more of its mass near the keypoints."""
+    grey = occlusion_maps(reference_model, faces.images, faces.keypoints,
+                          "grey", patch=12, stride=6, grey_level=grey_level)
+    free_focus, area = edge_free_maps.focus(8.0)
+    grey_focus, _ = grey.focus(8.0)
+    assert free_focus > area            # better than a uniform map
+    assert free_focus > grey_focus
