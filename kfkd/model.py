@@ -97,6 +97,7 @@ class Model(object):
             net, n_outputs=schema.n_outputs, **self.net_params)
         self.training, self.history = training or {}, history or []
         self.preprocessing = dict(preprocessing or {"exposure": None})
+        self.folder = None  # set by load_model
         self._predict_fn = None
 
     def preprocess(self, images):
@@ -217,6 +218,10 @@ class Model(object):
 def load_model(folder=None):
     """Load a model folder written by :meth:`Model.save`.
 
+    A folder with a ``specialists.json`` is a
+    :class:`kfkd.specialists.SpecialistModel` (one model sub-folder per
+    keypoint group), loaded by :func:`kfkd.specialists.load_specialists`.
+
     Parameters
     ----------
     folder : str, optional
@@ -224,7 +229,8 @@ def load_model(folder=None):
 
     Returns
     -------
-    Model
+    Model or kfkd.specialists.SpecialistModel
+        With ``folder`` set to the folder's absolute path.
 
     Raises
     ------
@@ -234,6 +240,9 @@ def load_model(folder=None):
         Unknown format, or parameter shapes that do not match the net.
     """
     folder = folder or default_model_dir()
+    if os.path.isfile(os.path.join(folder, "specialists.json")):
+        from .specialists import load_specialists
+        return load_specialists(folder)
     spec_path = os.path.join(folder, "model.json")
     weights_path = os.path.join(folder, "model.npz")
     for path in (spec_path, weights_path):
@@ -257,6 +266,7 @@ def load_model(folder=None):
         raise ValueError("%s: parameter shapes %s do not match net %r %s"
                          % (weights_path, got, spec["net"], expected))
     lasagne.layers.set_all_param_values(model.layer, values)
+    model.folder = os.path.abspath(folder)
     history_path = os.path.join(folder, "history.csv")
     if os.path.isfile(history_path):
         import pandas as pd

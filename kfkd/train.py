@@ -447,14 +447,13 @@ class Trainer(object):
 
     def _check_init_model(self, init_model):
         """ValueError unless ``init_model`` is this trainer's net and input."""
-        mine = dict(nets.default_params(self.net), **self.net_params)
-        theirs = (dict(nets.default_params(init_model.net),
-                       **init_model.net_params)
-                  if init_model.net == self.net else None)
-        exposure = init_model.preprocessing.get("exposure")
-        if init_model.net != self.net or theirs != mine:
+        defaults = nets.default_params(self.net)
+        if (getattr(init_model, "net", None) != self.net
+                or dict(defaults, **init_model.net_params)
+                != dict(defaults, **self.net_params)):
             raise ValueError("cannot warm-start net %r %s from %r" % (
                 self.net, self.net_params, init_model))
+        exposure = init_model.preprocessing.get("exposure")
         if exposure != self.exposure:
             raise ValueError("cannot warm-start: exposure %r, the init model "
                              "was trained with %r" % (self.exposure, exposure))
