@@ -2,7 +2,8 @@
 
     python experiments/benchmark_occlusion.py [--model M] [--data-dir D]
         [--faces 2] [--patch 12] [--stride 2] [--batch-sizes 128,256,512]
-        [--energy-faces 64] [--energy-stride 2]
+        [--energy-faces 64] [--energy-stride 2] [--ring 2]
+        [--variants 0:2,0:4,0:5,1:2,1:3,2:1,2:2,2:3] [--skip-timing]
 
 Timing, on validation faces of :func:`kfkd.data.load_split` and in one run:
 
@@ -15,10 +16,17 @@ Timing, on validation faces of :func:`kfkd.data.load_split` and in one run:
 each per ``--batch-sizes`` (images per Theano call), best and mean of
 ``--faces`` repeats.
 
-Edge energy (:func:`kfkd.occlusion.added_edge_energy`, ring 2 px) of every
-censor on ``--energy-faces`` faces, with each censor's energy as a ratio of
-the hard grey censor's.  Prints the 1-minute load average: timings depend on
-what else the machine runs (say so when quoting them).
+Edge energy (:func:`kfkd.occlusion.edge_energy_table`) of every censor on
+the first ``--energy-faces`` validation faces, ring ``--ring`` px on either
+side of the patch border: the added edge energy ``sum over ring of
+S(C - I)`` (the issue's definition) and, secondary, the new-edge energy
+``sum over ring of max(0, S(C) - S(I))^2``, each with its ratio to the hard
+grey censor's.  Then the same for edge-free censors with other
+``margin:band`` windows (``--variants``; ``none`` to skip), with the side
+of their fully censored core and their mean weight over the patch, so that
+the choice of the default window is visible.  Prints the 1-minute load
+average: timings depend on what else the machine runs (say so when quoting
+them).
 """
 import argparse
 import os
@@ -45,6 +53,12 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", default="256")
     parser.add_argument("--energy-faces", type=int, default=64)
     parser.add_argument("--energy-stride", type=int, default=2)
+    parser.add_argument("--ring", type=float, default=2.0,
+                        help="ring half-width, px")
+    parser.add_argument("--variants",
+                        default="0:2,0:4,0:5,1:2,1:3,2:1,2:2,2:3",
+                        help="edge-free margin:band windows to compare "
+                        "(px), or 'none'")
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args(argv)
 
@@ -85,21 +99,49 @@ def main(argv=None):
 
     images = val.images[:args.energy_faces]
     started = time.perf_counter()
-    rows = occlusion.edge_energy_table(images, list(occlusion.CENSORS),
-                                       args.patch, args.energy_stride,
+    censors = [occlusion.make_censor(c, grey) for c in occlusion.CENSORS]
+    rows = occlusion.edge_energy_table(images, censors, args.patch,
+                                       args.energy_stride, args.ring,
                                        grey_level=grey)
     print("\nedge energy, %d validation faces, patch %d px, stride %d px, "
-          "ring 2 px (%.0f s)" % (len(images), args.patch, args.energy_stride,
-                                  time.perf_counter() - started))
-    print("%-38s %10s %9s %12s %9s" % ("censor", "added", "/ grey",
-                                       "difference", "/ grey"))
-    for r in rows:
-        print("%-38s %10.3f %9.4f %12.3f %9.4f" % (
-            r["repr"], r["added"], r["added_ratio"], r["difference"],
-            r["difference_ratio"]))
-    print("added: sum over ring of max(0, S(C) - S(I))^2; difference: sum of "
-          "S(C - I)^2 (S: Sobel magnitude), mean per position and face")
+          "ring %g px on either side of the patch border (%.0f s)"
+          % (len(images), args.patch, args.energy_stride, args.ring,
+             time.perf_counter() - started))
+    print_energy_rows(rows, censors, args.patch)
+    if args.variants != "none":
+        variants = [occlusion.EdgeFreeCensor(margin=float(m), band=float(b))
+                    for m, b in (v.split(":")
+                                 for v in args.variants.split(","))]
+        for c in variants:
+            if c.core(args.patch) < 1:
+                print("skipped %r: no fully censored core in a %d px patch"
+                      % (c, args.patch))
+        variants = [c for c in variants if c.core(args.patch) >= 1]
+        rows = occlusion.edge_energy_table(images, variants, args.patch,
+                                           args.energy_stride, args.ring,
+                                           grey_level=grey)
+        print("\nedge-free windows (margin:band, px), same faces and ring; "
+              "ratios to the grey censor")
+        print_energy_rows(rows, variants, args.patch)
+    print("added: sum over ring of S(C - I) (the issue's added edge energy); "
+          "new edges: sum over ring of max(0, S(C) - S(I))^2 (secondary); "
+          "S: Sobel gradient magnitude; mean per position and face.  core: "
+          "side (px) of the fully censored core; mean w: mean weight over "
+          "the patch")
 
+
+def print_energy_rows(rows, censors, patch):
+    """Print :func:`kfkd.occlusion.edge_energy_table` rows of ``censors``
+    (Censor objects, same order) as a table."""
+    print("%-50s %9s %8s %11s %8s %5s %7s" % (
+        "censor", "added", "/ grey", "new edges", "/ grey", "core",
+        "mean w"))
+    for r, c in zip(rows, censors):
+        core = c.core(patch) if hasattr(c, "core") else patch
+        w = c.window(0, 0, patch)[:patch, :patch]
+        print("%-50s %9.3f %8.4f %11.4f %8.4f %5d %7.3f" % (
+            r["repr"], r["difference"], r["difference_ratio"],
+            r["new_edges"], r["new_edges_ratio"], core, w.mean()))
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """Occlusion sensitivity and censors, on real validation faces."""
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from kfkd import occlusion
 from kfkd.occlusion import (CENSORS, EdgeFreeCensor, added_edge_energy,
@@ -57,15 +58,17 @@ def test_censor_changes_only_its_patch(name, faces, grey_level):
     out = censor.apply(faces.images, y0, x0, size)
     assert out.shape == faces.images.shape and out.dtype == np.float32
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
-    # outside the patch plus the censor's reach (0 for hard censors, the
-    # blend band's outer half, 4 px, for edge_free) nothing changes
+    # no censor changes a pixel outside its patch (bit for bit); the
+    # edge-free censor also leaves the patch's outer 2 px (its margin) alone
     t = patch_distance(y0, x0, size)
-    outside = t > censor.reach
-    np.testing.assert_array_equal(out[:, 0][:, outside],
-                                  faces.images[:, 0][:, outside])
-    inside = t < 0
-    assert not np.allclose(out[:, 0][:, inside], faces.images[:, 0][:, inside])
-    assert censor.reach == (4.0 if name == "edge_free" else 0.0)
+    untouched = t > (-2 if name == "edge_free" else 0)
+    np.testing.assert_array_equal(out[:, 0][:, untouched],
+                                  faces.images[:, 0][:, untouched])
+    core = t < (-4 if name == "edge_free" else 0)   # fully censored
+    fill = censor.fill(faces.images)
+    np.testing.assert_allclose(out[:, 0][:, core], fill[:, 0][:, core],
+                               atol=1e-6)
+    assert not np.allclose(out[:, 0][:, core], faces.images[:, 0][:, core])
 
 
 def test_hard_censor_fills():
@@ -76,16 +79,25 @@ def test_hard_censor_fills():
 
 
 def test_edge_free_window_formula():
-    c = EdgeFreeCensor(sigma=6.0, band=8.0)
+    c = EdgeFreeCensor(sigma=6.0, margin=2.0, band=2.0)
     w = c.window(40, 40, 12)
-    assert w[46, 46] == 1.0                     # core (patch shrunk by 4)
-    assert w[40, 46] == pytest.approx(0.5 * (1 + np.sin(np.pi * 0.5 / 8)))
-    row = w[46]                                 # through the patch centre
-    # pixel centres 3.5 px outside the patch are blended, 4.5 px are not
-    assert row[35] == 0 and row[56] == 0 and row[36] > 0 and row[55] > 0
-    assert (np.diff(row[30:47]) >= 0).all()     # rises smoothly, no step
-    assert np.abs(np.diff(row)).max() < 0.2
-    np.testing.assert_allclose(w, w.T)          # separable, symmetric
+    assert c.core(12) == 4
+    # p(s) = (1 - cos(pi clip((s - 2) / 2, 0, 1))) / 2 at depths .5 .. 5.5
+    p = 0.5 * (1 - np.cos(np.pi * np.clip((np.arange(6) + 0.5 - 2) / 2,
+                                          0, 1)))
+    np.testing.assert_allclose(p, [0, 0, 0.1464466, 0.8535534, 1, 1],
+                               atol=1e-7)
+    np.testing.assert_allclose(w[40:52, 40:52], np.outer(
+        np.r_[p, p[::-1]], np.r_[p, p[::-1]]), atol=1e-12)
+    assert (w[44:48, 44:48] == 1).all() and (w == 1).sum() == 16  # 4x4 core
+    assert w[:40].max() == 0 and w[52:].max() == 0        # zero outside
+    assert w[:, :40].max() == 0 and w[:, 52:].max() == 0
+    np.testing.assert_allclose(w, w.T)                    # separable, sym.
+    with pytest.raises(ValueError, match="core"):         # patch too small
+        c.window(40, 40, 8)
+    assert EdgeFreeCensor().core(9) == 1
+    with pytest.raises(ValueError):
+        EdgeFreeCensor(margin=-1)
 
 
 def test_noise_censor_is_deterministic(faces):
@@ -116,14 +128,39 @@ def test_unknown_censor():
 # -- added edge energy -------------------------------------------------------
 
 def test_edge_free_adds_at_most_5_percent_of_grey_edges(split, grey_level):
+    """The issue's added edge energy: sum over the 2 px ring of
+    S(C - I), mean over positions and faces."""
     images = split[1].images[:8]
-    grey = added_edge_energy(images, "grey", 12, 6, grey_level=grey_level)
-    free = added_edge_energy(images, "edge_free", 12, 6)
-    blur = added_edge_energy(images, "blur", 12, 6)
-    black = added_edge_energy(images, "black", 12, 6)
-    assert grey > 0
-    assert free <= 0.05 * grey
-    assert free < blur < grey < black   # the soft window is what removes it
+    e = {name: added_edge_energy(images, name, 12, 6, grey_level=grey_level)
+         for name in ("grey", "edge_free", "blur", "black")}
+    assert e["grey"] > 0
+    assert e["edge_free"] <= 0.05 * e["grey"], e
+    # the smooth window is what removes it: the same blurred fill, hard
+    assert e["edge_free"] < e["blur"] < e["grey"] < e["black"], e
+
+
+def test_edge_energy_by_hand():
+    """A grey patch (level 0.5 + h) on a flat face (0.5): the difference
+    image is a step of height h at the patch border, whose Sobel magnitude
+    is 4 h on the two pixel rows beside it (the frame edge adds none)."""
+    h = 0.25
+    face = np.full((1, 1, 96, 96), 0.5, np.float32)
+    censor = occlusion.GreyCensor(0.5 + h)
+    pos = patch_positions(12, 200)                  # (0, 0) and (84, 84)
+    expected = 0.0
+    for y0, x0 in pos:                  # full-image scipy Sobel, by hand
+        d = censor.apply(face, y0, x0, 12)[0, 0].astype(float) - 0.5
+        mag = np.hypot(ndimage.sobel(d, 0, mode="nearest"),
+                       ndimage.sobel(d, 1, mode="nearest"))
+        expected += mag[np.abs(patch_distance(y0, x0, 12)) < 2].sum()
+    e = added_edge_energy(face, censor, 12, 200)
+    assert e == pytest.approx(expected / len(pos), rel=1e-5)
+    # each patch has two inner sides: 2 sides x 2 rows x >= 10 px x 4 h
+    assert e >= 2 * 2 * 10 * 4 * h
+    assert added_edge_energy(face, "edge_free", 12, 200) == 0
+    assert added_edge_energy(face, censor, 12, 200, measure="new_edges") > 0
+    with pytest.raises(ValueError, match="measure"):
+        added_edge_energy(face, "grey", 12, 200, measure="squared")
 
 
 # -- heat maps (the model) ---------------------------------------------------
