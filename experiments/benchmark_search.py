@@ -14,6 +14,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kfkd import search  # noqa: E402
+from kfkd.data import resolve_data_dir  # noqa: E402
 
 
 def main(argv=None):
@@ -24,6 +25,7 @@ def main(argv=None):
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
     space = search.load_space(args.space)
+    resolve_data_dir(args.data_dir)  # one clear line if the data is missing
     rates = {}
     with tempfile.TemporaryDirectory() as out:
         for workers in (1, 2):

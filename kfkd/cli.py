@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "train_config"]
 
 
 def _value(text):
@@ -137,7 +137,8 @@ def build_parser():
 
     p = sub.add_parser("detect", help="faces and keypoints in photos: "
                        "annotated images and detections.json")
-    p.add_argument("photos", nargs="+", metavar="PHOTO")
+    p.add_argument("photos", nargs="+", metavar="PHOTO",
+                   help="photos (any format cv2.imread reads)")
     p.add_argument("--out", required=True, help="folder to write")
     _add_face_args(p)
 
@@ -191,15 +192,25 @@ def _split_kwargs(args):
     return kwargs
 
 
-def cmd_train(args):
-    from .data import load_split
-    from .train import AUGMENT_KEYS, TRAINER_KEYS, trainer_from_config
+def train_config(args):
+    """The flat training config (:func:`kfkd.train.trainer_from_config`) of
+    parsed ``kfkd train`` arguments; also used by :mod:`kfkd.figures` so
+    that every figure's run is exactly a ``kfkd train`` command."""
+    from .train import AUGMENT_KEYS, TRAINER_KEYS
 
-    train, val = load_split(**_split_kwargs(args))
     config = {k: getattr(args, k) for k in TRAINER_KEYS if hasattr(args, k)}
     if not args.no_augment:
         config.update({k: getattr(args, k) for k in AUGMENT_KEYS})
     config.update({"net." + k: v for k, v in args.net_params})
+    return config
+
+
+def cmd_train(args):
+    from .data import load_split
+    from .train import trainer_from_config
+
+    train, val = load_split(**_split_kwargs(args))
+    config = train_config(args)
     trainer = trainer_from_config(config, verbose=not args.quiet)
     print("training %s on %d faces, validating on %d" % (
         args.net, len(train), len(val)), file=sys.stderr)
@@ -268,9 +279,8 @@ def cmd_search(args):
                            args.storage, args.data_dir, args.limit,
                            args.minutes_per_trial, args.seed, args.join,
                            verbose=not args.quiet)
-    if args.data_dir is None:
-        from .data import resolve_data_dir
-        resolve_data_dir()  # fail here, in one line, not in every worker
+    from .data import resolve_data_dir
+    resolve_data_dir(args.data_dir)  # fail here, in one line, not per worker
     print("study %s: %d trials of space %s on %s (%d thread(s) each), "
           "%s min per trial -> %s" % (
               study, args.trials, space.name, ",".join(devices),
@@ -304,8 +314,13 @@ def cmd_detect(args):
     report = detect_photos(args.photos, args.out, pipeline, blur=args.blur,
                            sunglasses=args.sunglasses)
     for photo in report["photos"]:
-        print("%s: %d face(s), %d rejected candidate(s)" % (
-            photo["photo"], len(photo["faces"]), len(photo["rejected"])))
+        print("%s: %d face(s) (confidence %s), %d rejected candidate(s) "
+              "(confidence %s)" % (
+                  photo["photo"], len(photo["faces"]),
+                  " ".join("%.2f" % f["confidence"] for f in photo["faces"])
+                  or "-", len(photo["rejected"]),
+                  " ".join("%.2f" % f["confidence"]
+                           for f in photo["rejected"]) or "-"))
     print("wrote %d files to %s" % (len(report["written"]), args.out),
           file=sys.stderr)
     return report

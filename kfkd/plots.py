@@ -15,7 +15,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 __all__ = ["save_figure", "surface_axis_values", "search_surface_figure",
            "search_surfaces", "occlusion_keypoint_figure",
-           "occlusion_overview_figure", "censor_comparison_figure"]
+           "occlusion_overview_figure", "censor_comparison_figure",
+           "sample_faces_figure", "label_counts_figure",
+           "augmentation_figure", "exposure_figure", "training_curves_figure",
+           "predictions_figure", "per_keypoint_figure", "architecture_boxes",
+           "draw_architecture", "architecture_figure"]
 
 
 def save_figure(fig, path_prefix, formats=("png", "pdf"), dpi=120):
@@ -127,8 +131,9 @@ def search_surface_figure(frame, x_key, y_key, log_keys=(),
     x, xticks = surface_axis_values(done[x_key].values, x_key in log_keys)
     y, yticks = surface_axis_values(done[y_key].values, y_key in log_keys)
     z = done[z_key].values.astype(float)
-    fig = plt.figure(figsize=(6.4, 5.2))
+    fig = plt.figure(figsize=(7.0, 5.6))
     ax = fig.add_subplot(111, projection="3d")
+    ax.set_box_aspect(None, zoom=0.85)  # keep the z label inside the figure
     if len(z) >= 3:
         try:
             ax.plot_trisurf(x, y, z, cmap="viridis_r", alpha=0.75,
@@ -356,4 +361,378 @@ def censor_comparison_figure(images, maps_by_censor, examples=None,
     if title:
         fig.suptitle(title + "\ncolour: mean keypoint displacement (px), one "
                      "scale per row", fontsize=9)
+    return fig
+
+
+# -- the paper's figures (kfkd.figures) --------------------------------------
+
+def _face(ax, image, title=None, fontsize=7):
+    """A grey face on ``ax``, no ticks; pixel (i, j) drawn centred at (j, i)."""
+    ax.imshow(np.asarray(image).reshape(np.shape(image)[-2:]), cmap="gray",
+              vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+
+
+def _points(ax, keypoints, color, marker="o", size=10, label=None,
+            highlight=None, highlight_color="magenta"):
+    """Keypoints ``(2K,)`` in pixels (NaN: not drawn) over a face on ``ax``.
+
+    ``highlight``: (K,) bool, keypoints drawn in ``highlight_color``.
+    """
+    kp = np.asarray(keypoints, dtype=float)
+    x, y = kp[0::2] - 0.5, kp[1::2] - 0.5     # pixel centres at integers
+    colors = np.array([color] * len(x), dtype=object)
+    if highlight is not None:
+        colors[np.asarray(highlight, bool)] = highlight_color
+    ok = np.isfinite(x) & np.isfinite(y)
+    filled = marker not in ("x", "+")
+    ax.scatter(x[ok], y[ok], s=size, c=list(colors[ok]), marker=marker,
+               linewidths=0.9 if not filled else 0.3,
+               edgecolors="black" if filled else None, label=label)
+
+
+def sample_faces_figure(images, keypoints, rows, titles):
+    """Labelled sample faces, one row per group (e.g. fully / partly labelled).
+
+    Parameters
+    ----------
+    images : ndarray, (N, 1, 96, 96) in [0, 1]
+    keypoints : ndarray, (N, 2K), pixels, NaN where unlabelled
+    rows : sequence of (str, ndarray of int)
+        Row label and the indices (into ``images``) of its faces.
+    titles : sequence of str, length N
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    cols = max(len(idx) for _, idx in rows)
+    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
+                             figsize=(1.75 * cols, 1.95 * len(rows) + 0.3))
+    for r, (label, idx) in enumerate(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= len(idx):
+                ax.axis("off")
+                continue
+            i = idx[c]
+            _face(ax, images[i], titles[i])
+            _points(ax, keypoints[i], "cyan")
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig.suptitle("Training faces and their labelled keypoints (cyan)",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def label_counts_figure(names, counts, n_faces):
+    """Faces labelled per keypoint (horizontal bars).
+
+    Parameters
+    ----------
+    names : sequence of str, K
+    counts : sequence of int, K
+    n_faces : int
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(names) + 1.2))
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, counts, color="steelblue")
+    for yy, c in zip(y, counts):
+        ax.text(c, yy, " %d" % c, va="center", fontsize=7)
+    ax.set_yticks(y)
+    ax.set_yticklabels([n.replace("_", " ") for n in names], fontsize=7)
+    ax.axvline(n_faces, color="grey", ls="--", lw=0.8)
+    ax.set_xlim(0, n_faces * 1.12)
+    ax.set_xlabel("labelled faces (of %d)" % n_faces)
+    ax.set_title("Keypoint labels per keypoint")
+    fig.tight_layout()
+    return fig
+
+
+def augmentation_figure(examples, left=None):
+    """One face and its keypoints before and after each transform.
+
+    Parameters
+    ----------
+    examples : sequence of (str, ndarray (1, 96, 96), ndarray (2K,))
+        Title, image and keypoints (pixels); the first is the original.
+    left : ndarray (K,) bool, optional
+        The subject's ``left_*`` keypoints, drawn in magenta (so that a flip
+        visibly swaps the labels with the face).
+    """
+    n = len(examples)
+    cols = min(n, 6)
+    rows = int(np.ceil(n / float(cols)))
+    fig, axes = plt.subplots(rows, cols, squeeze=False,
+                             figsize=(2.0 * cols, 2.25 * rows + 0.4))
+    for k, ax in enumerate(axes.ravel()):
+        if k >= n:
+            ax.axis("off")
+            continue
+        title, image, kp = examples[k]
+        _face(ax, image, title)
+        _points(ax, kp, "cyan", highlight=left)
+    fig.suptitle("Augmentation: image and keypoints moved together "
+                 "(magenta: the subject's left keypoints)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def exposure_figure(rows, titles):
+    """Exposure correction: rows of faces (original, corrected, ...).
+
+    Parameters
+    ----------
+    rows : sequence of (str, ndarray (N, 1, 96, 96))
+        Row label and faces in [0, 1].
+    titles : sequence of str, N
+        Column titles (e.g. the share of near-white pixels).
+    """
+    n = len(rows[0][1])
+    fig, axes = plt.subplots(len(rows), n, squeeze=False,
+                             figsize=(1.9 * n, 1.95 * len(rows) + 0.3))
+    for r, (label, images) in enumerate(rows):
+        for c in range(n):
+            _face(axes[r, c], images[c], titles[c] if r == 0 else
+                  "mean %.2f" % float(np.mean(images[c])))
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig.suptitle("Exposure correction of the most over-exposed training faces",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_figure(histories, title="Training curves"):
+    """Train and validation loss per epoch, one panel per run, and the
+    validation RMSE of all runs together (Nouri 2014's plots).
+
+    Parameters
+    ----------
+    histories : dict
+        run name -> mapping with arrays ``epoch``, ``train_loss``,
+        ``val_loss`` (masked MSE in the [-1, 1] target scale) and
+        ``val_rmse_px`` (pixels); e.g. a ``history.csv`` as a DataFrame.
+    title : str
+    """
+    names = list(histories)
+    n = len(names) + 1
+    cols = min(n, 3)
+    rows = int(np.ceil(n / float(cols)))
+    fig, axes = plt.subplots(rows, cols, squeeze=False,
+                             figsize=(4.2 * cols, 3.2 * rows + 0.4))
+    axes = axes.ravel()
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, name in enumerate(names):
+        h = histories[name]
+        ax = axes[k]
+        epoch = np.asarray(h["epoch"])
+        ax.plot(epoch, h["train_loss"], "-", color="tab:blue", lw=1.3,
+                label="train")
+        ax.plot(epoch, h["val_loss"], "-", color="tab:green", lw=1.3,
+                label="validation")
+        b = int(np.nanargmin(np.asarray(h["val_loss"], float)))
+        ax.plot(epoch[b], np.asarray(h["val_loss"])[b], "*", color="red",
+                ms=9, label="best: %.3f px" % np.asarray(h["val_rmse_px"])[b])
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (MSE, [-1, 1] scale)")
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    ax = axes[len(names)]
+    for k, name in enumerate(names):
+        h = histories[name]
+        ax.plot(h["epoch"], h["val_rmse_px"], "-", lw=1.3,
+                color=colors[k % len(colors)], label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation RMSE (px)")
+    ax.set_title("validation RMSE, all runs", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    from matplotlib.ticker import MaxNLocator
+    for ax in axes[:n]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[n:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def predictions_figure(images, truth, predictions, rmse, rows, titles):
+    """Predicted against labelled keypoints, e.g. the best and worst faces.
+
+    Parameters
+    ----------
+    images : ndarray, (N, 1, 96, 96) in [0, 1]
+    truth : ndarray, (N, 2K), pixels, NaN where unlabelled
+    predictions : ndarray, (N, 2K), pixels
+    rmse : ndarray, (N,), pixels
+    rows : sequence of (str, ndarray of int)
+        Row label and indices into ``images``.
+    titles : sequence of str, N
+    """
+    cols = max(len(idx) for _, idx in rows)
+    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
+                             figsize=(1.8 * cols, 2.0 * len(rows) + 0.5))
+    for r, (label, idx) in enumerate(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= len(idx):
+                ax.axis("off")
+                continue
+            i = idx[c]
+            _face(ax, images[i], "%s\n%.2f px" % (titles[i], rmse[i]))
+            _points(ax, truth[i], "lime", "o", size=12,
+                    label="truth" if (r, c) == (0, 0) else None)
+            _points(ax, predictions[i], "red", "x", size=14,
+                    label="prediction" if (r, c) == (0, 0) else None)
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig.legend(loc="lower center", fontsize=7, ncol=2)
+    fig.suptitle("Predictions (red x) against truth (green o) on validation "
+                 "faces", fontsize=10)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def per_keypoint_figure(names, values, overall=None, baseline=None):
+    """Validation RMSE per keypoint (horizontal bars, pixels).
+
+    Parameters
+    ----------
+    names : sequence of str, K
+    values : sequence of float or None, K (pixels)
+    overall, baseline : float, optional
+        Overall RMSE and the mean-shape baseline, drawn as vertical lines.
+    """
+    values = np.array([np.nan if v is None else v for v in values], float)
+    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(names) + 1.2))
+    y = np.arange(len(names))[::-1]
+    ax.barh(y, values, color="indianred")
+    ax.set_yticks(y)
+    ax.set_yticklabels([n.replace("_", " ") for n in names], fontsize=7)
+    for v, label, style in ((overall, "all keypoints %.2f px", "-"),
+                            (baseline, "mean shape %.2f px", "--")):
+        if v is not None:
+            ax.axvline(v, color="black", ls=style, lw=0.9, label=label % v)
+    ax.set_xlabel("validation RMSE (px)")
+    ax.set_title("Validation RMSE per keypoint")
+    if overall is not None or baseline is not None:
+        ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+_LAYER_COLORS = {"InputLayer": "#d9d9d9", "conv": "#9ecae1",
+                 "MaxPool2DLayer": "#fdd0a2", "DropoutLayer": "#f2f2f2",
+                 "DenseLayer": "#a1d99b", "GlobalPoolLayer": "#fdd0a2",
+                 "output": "#fc9272"}
+
+
+def _nonlinearity_name(name):
+    return {"rectify": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}.get(
+        name, name)
+
+
+def architecture_boxes(layers):
+    """Layer descriptions -> boxes of a drawing (batch norm and the
+    nonlinearity folded into the layer they follow).
+
+    Parameters
+    ----------
+    layers : sequence of dict
+        As written by :func:`kfkd.figures.describe_layers`: ``type``,
+        ``name``, ``output_shape`` (without the batch axis), ``n_params``
+        and, where they apply, ``num_filters``, ``filter_size``,
+        ``pool_size``, ``p``, ``num_units``, ``nonlinearity``.
+
+    Returns
+    -------
+    list of (str, str, str)
+        (text, output shape text, kind) per box, input first.
+    """
+    boxes = []
+    for layer in layers:
+        kind, shape = layer["type"], layer["output_shape"]
+        shape_text = " x ".join(str(s) for s in shape)
+        if kind == "BatchNormLayer" and boxes:
+            text, _, k = boxes[-1]
+            boxes[-1] = (text + " + BN", shape_text, k)
+            continue
+        if kind == "NonlinearityLayer" and boxes:
+            text, _, k = boxes[-1]
+            boxes[-1] = (text + " + " + _nonlinearity_name(
+                layer.get("nonlinearity", "f")), shape_text, k)
+            continue
+        if kind == "InputLayer":
+            text, k = "input", kind
+        elif "num_filters" in layer:
+            text = "conv %s, %d filters" % (
+                "x".join(str(s) for s in layer["filter_size"]),
+                layer["num_filters"])
+            k = "conv"
+        elif kind == "MaxPool2DLayer":
+            text, k = "max-pool %s" % "x".join(
+                str(s) for s in layer["pool_size"]), kind
+        elif kind == "DropoutLayer":
+            text, k = "dropout %.2g" % layer["p"], kind
+        elif kind == "DenseLayer":
+            text = "dense %d" % layer["num_units"]
+            k = "output" if layer.get("name") == "output" else kind
+            if k == "output":
+                text = "output: %d linear units" % layer["num_units"]
+        else:
+            text, k = kind.replace("Layer", "").lower(), kind
+        if layer.get("nonlinearity") not in (None, "linear", "identity") \
+                and k != "output":
+            text += " + " + _nonlinearity_name(layer["nonlinearity"])
+        boxes.append((text, shape_text, k))
+    return boxes
+
+
+def draw_architecture(ax, layers, title=None, fontsize=8):
+    """Draw a net's layer stack as boxes, input at the top, on ``ax``.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    layers : sequence of dict
+        See :func:`architecture_boxes`.
+    title : str, optional
+    fontsize : float
+    """
+    from matplotlib.patches import Rectangle
+
+    boxes = architecture_boxes(layers)
+    n = len(boxes)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(n + 0.4, -0.5)            # input at the top
+    ax.axis("off")
+    for k, (text, shape, kind) in enumerate(boxes):
+        ax.add_patch(Rectangle((0.04, k - 0.36), 0.56, 0.72,
+                               facecolor=_LAYER_COLORS.get(kind, "white"),
+                               edgecolor="black", lw=0.8))
+        ax.text(0.32, k, text, ha="center", va="center", fontsize=fontsize)
+        ax.text(0.64, k, shape, ha="left", va="center", fontsize=fontsize,
+                color="dimgrey")
+        if k:
+            ax.annotate("", xy=(0.32, k - 0.36), xytext=(0.32, k - 0.64),
+                        arrowprops=dict(arrowstyle="->", lw=0.8))
+    total = sum(layer.get("n_params", 0) for layer in layers)
+    ax.text(0.32, n, "%s parameters" % format(total, ","), ha="center",
+            va="center", fontsize=fontsize, style="italic")
+    if title:
+        ax.set_title(title, fontsize=fontsize + 2)
+    return ax
+
+
+def architecture_figure(layers, title=None):
+    """A figure of :func:`draw_architecture`."""
+    n = len(architecture_boxes(layers))
+    fig, ax = plt.subplots(figsize=(5.2, 0.36 * n + 0.9))
+    draw_architecture(ax, layers, title=title)
+    fig.tight_layout()
     return fig

@@ -49,7 +49,8 @@ __all__ = ["SPACES_DIR", "SearchSpace", "load_space", "log_uniform_or_zero",
            "sample_configs", "open_storage", "open_study", "parse_devices",
            "default_devices", "worker_env", "claim_trial", "run_trial",
            "reconcile", "progress", "results_frame", "write_outputs",
-           "Driver", "worker_main", "DEVICE_ERROR_EXIT", "Interrupted",
+           "Driver", "worker_main", "DEVICE_ERROR_EXIT", "DATA_ERROR_EXIT",
+           "Interrupted",
            "trials_per_hour"]
 
 #: Folder of the named search spaces.
@@ -58,6 +59,9 @@ SPACES_DIR = os.path.join(os.path.dirname(os.path.dirname(
 
 #: Exit status of a worker whose device Theano cannot activate.
 DEVICE_ERROR_EXIT = 3
+
+#: Exit status of a worker that cannot load the data.
+DATA_ERROR_EXIT = 4
 
 #: Trial user attributes.
 INTERRUPTED = "interrupted"
@@ -353,12 +357,16 @@ def worker_main(study_name, storage=None, out_dir="runs", device="cpu",
     except DeviceUnavailableError as e:
         print("%s: error: %s" % (tag, e), file=sys.stderr, flush=True)
         return DEVICE_ERROR_EXIT
-    from .data import load_split
+    from .data import DataError, DataNotFoundError, load_split
 
+    try:  # before claiming any trial: a data problem is not a trial's fault
+        train, val = load_split(data_dir, limit=limit, verbose=False)
+    except (DataError, DataNotFoundError) as e:
+        print("%s: error: %s" % (tag, e), file=sys.stderr, flush=True)
+        return DATA_ERROR_EXIT
     study_dir = os.path.join(out_dir, study_name)
     study = open_study(open_storage(storage, study_dir), study_name)
     space = load_space(study.user_attrs["space"])
-    train = val = None
     while True:
         try:
             trial = claim_trial(study)
@@ -370,8 +378,6 @@ def worker_main(study_name, storage=None, out_dir="runs", device="cpu",
         trial.set_user_attr("pid", os.getpid())
         trial.set_user_attr("device", device)
         try:
-            if train is None:
-                train, val = load_split(data_dir, limit=limit, verbose=False)
             value = run_trial(trial, space, train, val, study_dir, minutes,
                               seed, device)
         except Interrupted:
@@ -648,7 +654,8 @@ class Driver(object):
         """
         from tqdm.auto import tqdm
 
-        from .compat import DeviceUnavailableError
+        from .data import DataNotFoundError
+        from .errors import DeviceUnavailableError
 
         storage = open_storage(self.storage_url, self.study_dir)
         study = open_study(storage, self.study_name, self.space, self.seed)
@@ -690,6 +697,10 @@ class Driver(object):
                             "worker %d: Theano cannot run on device %r (see "
                             "its message above); no trial ran on it"
                             % (slot, self.devices[slot]))
+                    if w is not None and w.poll() == DATA_ERROR_EXIT:
+                        raise DataNotFoundError(
+                            "worker %d could not load the data (see its "
+                            "message above)" % slot)
                     if (w is None or w.poll() is not None) and waiting:
                         self._start(slot)
                 time.sleep(self.poll_seconds)

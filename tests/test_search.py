@@ -201,3 +201,11 @@ def test_parse_devices():
     env = search.worker_env("cuda1", 1, {"THEANO_FLAGS": "device=cpu,floatX=float32"})
     assert env["THEANO_FLAGS"] == "floatX=float32,device=cuda1"
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_missing_data_fails_in_one_line(tmp_path):
+    proc = run_search(tmp_path, "--trials", "2", "--data-dir",
+                      str(tmp_path / "nowhere"), timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "does not exist" in lines[0]
