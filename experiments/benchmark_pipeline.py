@@ -1,7 +1,7 @@
 """Frames per second of the video pipeline on a 640x480 video.
 
     python experiments/benchmark_pipeline.py [--model M] [--frames 100]
-        [--photos obama.jpg,biden2.jpg,...] [--repeat 2]
+        [--photos obama.jpg,biden2.jpg,...] [--repeat 3] [--sweep]
 
 Builds a 640x480 video (mp4v, in a temporary folder) from shared photos with
 one face each, letterboxed, each held for an equal share of ``--frames``
@@ -9,15 +9,19 @@ frames with a slow zoom so that consecutive frames differ, and times, in the
 same run and on the same decoded frames:
 
 * detection alone (``FaceDetector.for_video()``) -- the reference;
-* detection + keypoints (crop, model, map back), with and without the
-  keypoint tracking test of :mod:`kfkd.pipeline`;
+* detection + keypoints (crop, model, map back), without and with the
+  keypoint tracking test of :mod:`kfkd.pipeline`, the latter also as
+  ``process_video`` runs it (the test carried over from frame to frame);
 * the same with the photo detector settings (``FaceDetector()``), for
   comparison;
-* ``process_video`` end to end (decode, detect, keypoints, draw, encode).
+* ``process_video`` end to end (decode, detect, keypoints, draw, encode);
+* with ``--sweep``, detection alone at other ``max_side`` and
+  ``scale_factor`` values (the trade-off behind ``FaceDetector.for_video``).
 
-Prints frames per second (best of ``--repeat`` passes) and the ratio to
-detection alone.  Timings depend on what else the machine runs: say so when
-quoting them.
+Prints frames per second (best of ``--repeat`` rounds; each round runs
+every configuration in turn, so a background load hits all alike) and the
+ratio to detection alone.  Timings depend on what else the machine runs:
+say so when quoting them.
 """
 import argparse
 import os
@@ -52,31 +56,46 @@ def zoomed_frames(photos, n_frames, size=(640, 480)):
         yield letterbox(image[y0:y0 + ch, x0:x0 + cw], size)
 
 
-def timed(label, fn, frames, repeat, reference=None):
-    best = np.inf
+def run_all(configs, frames, repeat):
+    """Best time per configuration over ``repeat`` interleaved rounds.
+
+    Rounds run every configuration in turn, so that a background load
+    affects all alike; the minimum over rounds is the least disturbed run.
+    """
+    best = [np.inf] * len(configs)
+    found = [0] * len(configs)
     for _ in range(repeat):
-        started = time.perf_counter()
-        faces = [fn(frame) for frame in frames]
-        best = min(best, time.perf_counter() - started)
-    fps = len(frames) / best
-    found = sum(1 for f in faces if len(f) == 1)
-    print("%-44s %7.1f fps  %6.1f ms/frame  %s  (%d/%d frames with one "
-          "face)" % (label, fps, 1000.0 * best / len(frames),
-                     "x%.2f of detection" % (fps / reference)
-                     if reference else "reference        ",
-                     found, len(frames)))
-    return fps
+        for k, (_, make) in enumerate(configs):
+            fn = make()  # a fresh function (state of carried tests reset)
+            started = time.perf_counter()
+            faces = [fn(frame) for frame in frames]
+            best[k] = min(best[k], time.perf_counter() - started)
+            found[k] = sum(1 for f in faces if len(f) == 1)
+    return best, found
+
+
+def report(configs, best, found, n_frames):
+    ref = n_frames / best[0]
+    for (label, _), seconds, one in zip(configs, best, found):
+        fps = n_frames / seconds
+        print("%-46s %6.1f fps %6.1f ms/frame  %-20s %3d/%d frames with one "
+              "face" % (label, fps, 1000.0 * seconds / n_frames,
+                        "reference" if fps == ref and label == configs[0][0]
+                        else "x%.2f of detection" % (fps / ref), one,
+                        n_frames))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="model folder (default: the shipped "
                         "reference model, or $KFKD_MODEL)")
-    parser.add_argument("--photos-dir", default=os.path.join(
-        REPO, "..", "shared", "data", "photos"))
+    parser.add_argument("--photos-dir", default=os.path.normpath(
+        os.path.join(REPO, "..", "shared", "data", "photos")))
     parser.add_argument("--photos", default=",".join(PHOTOS))
     parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sweep", action="store_true", help="also time "
+                        "detection at other max_side / scale_factor values")
     args = parser.parse_args(argv)
 
     from kfkd.model import load_model
@@ -95,22 +114,43 @@ def main(argv=None):
             n, len(photos), args.photos))
         video_det = FaceDetector.for_video()
         photo_det = FaceDetector()
-        full = KeypointPipeline(model, detector=video_det)
         plain = KeypointPipeline(model, detector=video_det,
-                                 tracking_test=False)
-        photo = KeypointPipeline(model, detector=photo_det)
-        full.faces(frames[0])  # compile Theano's predict function first
-        print("video detector: %r" % video_det)
-        ref = timed("detection alone", lambda f: video_det.detect(
-            to_grey(f))[0], frames, args.repeat)
-        timed("detection + keypoints", plain.faces, frames, args.repeat, ref)
-        timed("detection + keypoints + tracking test", full.faces, frames,
-              args.repeat, ref)
-        print("photo detector: %r" % photo_det)
-        timed("detection alone (photo settings)", lambda f: photo_det.detect(
-            to_grey(f))[0], frames, args.repeat, ref)
-        timed("detection + keypoints + test (photo settings)", photo.faces,
-              frames, args.repeat, ref)
+                                 tracking_test=False).warm_up()
+        full = KeypointPipeline(model, detector=video_det).warm_up()
+        photo = KeypointPipeline(model, detector=photo_det).warm_up()
+
+        def detect_only(det):
+            return lambda: (lambda f: det.detect(to_grey(f))[0])
+
+        def carried():
+            state = {"previous": []}
+
+            def fn(frame):
+                state["previous"] = full.candidates(
+                    frame, previous=state["previous"])
+                return [f for f in state["previous"] if f.accepted]
+            return fn
+
+        configs = [
+            ("detection alone (video settings)", detect_only(video_det)),
+            ("detection + keypoints", lambda: plain.faces),
+            ("detection + keypoints + tracking test", lambda: full.faces),
+            ("  the same, test carried across frames", carried),
+            ("detection alone (photo settings)", detect_only(photo_det)),
+            ("detection + keypoints + test (photo settings)",
+             lambda: photo.faces)]
+        if args.sweep:
+            for max_side in (240, 320, 480, 640):
+                for scale_factor in (1.1, 1.2, 1.3):
+                    det = FaceDetector(max_side=max_side,
+                                       scale_factor=scale_factor,
+                                       min_size=video_det.min_size)
+                    configs.append(("  detection, max_side %d, scale %.1f" % (
+                        max_side, scale_factor), detect_only(det)))
+        print("video settings: %r\nphoto settings: %r" % (video_det,
+                                                           photo_det))
+        best, found = run_all(configs, frames, args.repeat)
+        report(configs, best, found, len(frames))
         started = time.perf_counter()
         stats = process_video(video, os.path.join(tmp, "out.mp4"), full,
                               progress=False)

@@ -1,7 +1,7 @@
 """Keypoint errors of the photo pipeline on the IMM face database.
 
-    python experiments/imm_eval.py [--model M] [--imm-dir D] [--out figures/imm]
-        [--every N] [--crop-scale S]
+    python experiments/imm_eval.py [--model M] [--imm-dir D]
+        [--out figures/imm] [--every N | --subset24] [--crop-scale S]
     python experiments/imm_eval.py --calibrate
 
 Runs Haar detection + keypoints (:mod:`kfkd.pipeline`) on the 240 IMM
@@ -76,12 +76,16 @@ def main(argv=None):
     parser.add_argument("--model", help="model folder (default: the shipped "
                         "reference model, or $KFKD_MODEL)")
     parser.add_argument("--imm-dir", default=os.environ.get(
-        "KFKD_IMM_DIR", os.path.join(REPO, "..", "shared", "data", "imm")))
+        "KFKD_IMM_DIR", os.path.normpath(os.path.join(
+            REPO, "..", "shared", "data", "imm"))))
     parser.add_argument("--data-dir", help="training.csv folder for "
                         "--calibrate (default: $KFKD_DATA_DIR)")
     parser.add_argument("--out", default=os.path.join(REPO, "figures", "imm"))
     parser.add_argument("--every", type=int, default=1,
                         help="use every N-th photo (default: all 240)")
+    parser.add_argument("--subset24", action="store_true",
+                        help="only the 24 photos of kfkd.imm.spread_subset "
+                        "(the test's subset)")
     parser.add_argument("--crop-scale", type=float, default=None,
                         help="crop side in Haar box widths (default: "
                         "kfkd.pipeline.CROP_SCALE)")
@@ -89,6 +93,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     faces = imm.load_imm(args.imm_dir)[::args.every]
+    if args.subset24:
+        faces = imm.spread_subset(faces)
     if args.calibrate:
         calibrate(faces, args.data_dir)
         return 0
@@ -103,7 +109,8 @@ def main(argv=None):
     print(imm.format_table(result))
     settings = {"model": args.model or os.environ.get("KFKD_MODEL")
                 or "models/reference", "imm_dir": args.imm_dir,
-                "every": args.every, "crop_scale": crop_scale,
+                "every": args.every, "subset24": args.subset24,
+                "crop_scale": crop_scale,
                 "detector": repr(pipeline.detector),
                 "seconds": round(time.time() - started, 1)}
     for path in imm.write_results(result, args.out, settings):
