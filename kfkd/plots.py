@@ -513,8 +513,10 @@ def training_curves_figure(histories, title="Training curves"):
     ----------
     histories : dict
         run name -> mapping with arrays ``epoch``, ``train_loss``,
-        ``val_loss`` (masked MSE in the [-1, 1] target scale) and
-        ``val_rmse_px`` (pixels); e.g. a ``history.csv`` as a DataFrame.
+        ``val_loss`` (masked MSE in the [-1, 1] target scale),
+        ``val_rmse_px`` (pixels) and optionally ``seconds`` (then the last
+        panel plots RMSE against training time, which compares runs of one
+        time budget); e.g. a ``history.csv`` as a DataFrame.
     title : str
     """
     names = list(histories)
@@ -543,17 +545,20 @@ def training_curves_figure(histories, title="Training curves"):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     ax = axes[len(names)]
+    timed = all("seconds" in histories[name] for name in names)
     for k, name in enumerate(names):
         h = histories[name]
-        ax.plot(h["epoch"], h["val_rmse_px"], "-", lw=1.3,
+        x = (np.asarray(h["seconds"], float) / 60.0 if timed
+             else np.asarray(h["epoch"]))
+        ax.plot(x, h["val_rmse_px"], ".-", lw=1.3, ms=3,
                 color=colors[k % len(colors)], label=name)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("training time (min)" if timed else "epoch")
     ax.set_ylabel("validation RMSE (px)")
     ax.set_title("validation RMSE, all runs", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     from matplotlib.ticker import MaxNLocator
-    for ax in axes[:n]:
+    for ax in axes[:n - 1]:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes[n:]:
         ax.axis("off")
@@ -594,7 +599,7 @@ def predictions_figure(images, truth, predictions, rmse, rows, titles):
     fig.legend(loc="lower center", fontsize=7, ncol=2)
     fig.suptitle("Predictions (red x) against truth (green o) on validation "
                  "faces", fontsize=10)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.04, 1, 1), h_pad=1.5)
     return fig
 
 
@@ -712,15 +717,15 @@ def draw_architecture(ax, layers, title=None, fontsize=8):
     ax.set_ylim(n + 0.4, -0.5)            # input at the top
     ax.axis("off")
     for k, (text, shape, kind) in enumerate(boxes):
-        ax.add_patch(Rectangle((0.04, k - 0.36), 0.56, 0.72,
+        ax.add_patch(Rectangle((0.04, k - 0.34), 0.56, 0.68,
                                facecolor=_LAYER_COLORS.get(kind, "white"),
                                edgecolor="black", lw=0.8))
         ax.text(0.32, k, text, ha="center", va="center", fontsize=fontsize)
         ax.text(0.64, k, shape, ha="left", va="center", fontsize=fontsize,
                 color="dimgrey")
-        if k:
-            ax.annotate("", xy=(0.32, k - 0.36), xytext=(0.32, k - 0.64),
-                        arrowprops=dict(arrowstyle="->", lw=0.8))
+        if k:     # the data flows down the stack
+            ax.plot([0.32, 0.32], [k - 0.66, k - 0.34], color="black",
+                    lw=1.0)
     total = sum(layer.get("n_params", 0) for layer in layers)
     ax.text(0.32, n, "%s parameters" % format(total, ","), ha="center",
             va="center", fontsize=fontsize, style="italic")

@@ -1,0 +1,358 @@
+"""An A1 portrait poster composed from the saved figures (no Theano here).
+
+:func:`build_poster` reads what :mod:`kfkd.figures` wrote into a figures
+folder (PNG figures, JSON and CSV data) and lays it out with matplotlib on
+one 594 x 841 mm page: title, problem, method, architecture (drawn from the
+reference model's layer list), the results table (reference model, nets,
+ablations), and the key figures.  Every number on the poster is read from
+the figure data, none is typed in.  It writes the PDF (text as TrueType,
+so the panel titles are in its text layer) and, beside it, a JSON layout of
+the panels (page fractions), which the test uses to check each panel.
+
+Examples
+--------
+>>> from kfkd import poster
+>>> poster.PAGE_MM
+(594, 841)
+>>> [p.title for p in poster.PANELS][:4]
+['Problem', 'Method', 'Architecture', 'Results']
+"""
+import collections
+import os
+import textwrap
+
+import pandas as pd
+
+from .fileio import atomic_write, read_json, write_json
+from .plots import draw_architecture, plt
+
+__all__ = ["PAGE_MM", "Panel", "PANELS", "TITLE", "required_files",
+           "build_poster", "results_rows"]
+
+#: A1 portrait, millimetres (ISO 216).
+PAGE_MM = (594, 841)
+
+#: The poster's title.
+TITLE = "Optimising Facial Keypoint Detection With Deep Learning"
+
+#: A panel: its title and bounding box (x0, y0, x1, y1) as fractions of the
+#: page, y from the top.
+Panel = collections.namedtuple("Panel", "name title bbox")
+
+_M, _G = 0.025, 0.012          # page margin, gap between panels
+_COL = (_M, 0.5 - _G / 2, 0.5 + _G / 2, 1 - _M)
+_THIRD = (_M, 0.33, 0.33 + _G, 0.67 - _G / 2, 0.67 + _G / 2, 1 - _M)
+PANELS = (
+    Panel("problem", "Problem", (_COL[0], 0.100, _COL[1], 0.290)),
+    Panel("method", "Method", (_COL[2], 0.100, _COL[3], 0.290)),
+    Panel("architecture", "Architecture", (_THIRD[0], 0.302, _THIRD[1],
+                                           0.520)),
+    Panel("results", "Results", (_THIRD[2], 0.302, _COL[3], 0.520)),
+    Panel("training", "Training curves", (_COL[0], 0.532, _COL[1], 0.735)),
+    Panel("ablations", "Ablations", (_COL[2], 0.532, _COL[3], 0.735)),
+    Panel("search", "Random search", (_THIRD[0], 0.747, _THIRD[1], 0.952)),
+    Panel("predictions", "Predictions", (_THIRD[2], 0.747, _THIRD[3],
+                                         0.952)),
+    Panel("occlusion", "Occlusion sensitivity", (_THIRD[4], 0.747,
+                                                  _THIRD[5], 0.952)),
+)
+_TITLE_BOX = (_M, 0.013, 1 - _M, 0.088)
+_FOOTER_BOX = (_M, 0.960, 1 - _M, 0.985)
+
+_ACCENT = "#1f4e79"
+
+
+def required_files(figures_dir):
+    """The files of ``figures_dir`` the poster is made of.
+
+    Returns
+    -------
+    dict
+        key -> path.  The search surface is the study's first surface
+        pair (``search/study.json``), if that file exists.
+    """
+    f = lambda *p: os.path.join(figures_dir, *p)  # noqa: E731
+    files = {
+        "labels": f("samples", "labels.json"),
+        "sample_faces": f("samples", "sample_faces.png"),
+        "augmentation": f("augment", "augmentation.png"),
+        "layers": f("architecture", "layers.json"),
+        "training_summary": f("training", "summary.csv"),
+        "training_curves": f("training", "training_curves.png"),
+        "training_budget": f("training", "budget.json"),
+        "ablations": f("ablations.csv"),
+        "ablation_curves": f("ablations", "ablation_curves.png"),
+        "study": f("search", "study.json"),
+        "metrics": f("predictions", "metrics.json"),
+        "best_worst": f("predictions", "best_worst.png"),
+        "per_keypoint": f("predictions", "per_keypoint.png"),
+        "occlusion": f("occlusion", "occlusion_edge_free.json"),
+        "compare_censors": f("occlusion", "compare_censors.png"),
+    }
+    if os.path.isfile(files["study"]):
+        pairs = read_json(files["study"])["surfaces"]
+        if pairs:
+            x, y = pairs[0]
+            files["surface"] = f("search", "surfaces_%s_%s.png" % (
+                x.split(".")[-1], y.split(".")[-1]))
+    else:
+        files["surface"] = f("search", "surfaces_*.png")
+    return files
+
+
+def results_rows(files):
+    """The results table: (run, validation RMSE px, epochs, minutes) rows.
+
+    Rows: the mean-shape baseline, the reference model, each net of the
+    training curves, each ablation variant (all read from the figure data).
+    """
+    metrics = read_json(files["metrics"])
+    rows = [("predict the mean training shape",
+             "%.2f" % metrics["mean_shape_rmse_px"], "-", "-")]
+    trained = metrics.get("training") or {}
+    ref_epochs = ("%s (best %s)" % (trained["epochs"], trained["best_epoch"])
+                  if "epochs" in trained else "-")
+    ref_minutes = ("%.0f" % (trained["seconds"] / 60.0)
+                   if "seconds" in trained else "-")
+    rows.append(("reference model (%s, %s)" % (metrics.get("net", "?"),
+                                               metrics.get("model") or "?"),
+                 "%.2f" % metrics["val_rmse_px"], ref_epochs, ref_minutes))
+    for label, key in (("", "training_summary"), ("breeze ablation: ",
+                                                  "ablations")):
+        frame = pd.read_csv(files[key])
+        for _, r in frame.iterrows():
+            rows.append(("%s%s" % (label, r["name"]),
+                         "%.2f" % r["val_rmse_px"],
+                         "%d (best %d)" % (r["epochs"], r["best_epoch"]),
+                         "%.1f" % r["minutes"]))
+    return rows
+
+
+def _budget_text(files):
+    """The training runs' budget, from the training group's budget.json."""
+    path = os.path.join(os.path.dirname(files["training_curves"]),
+                        "budget.json")
+    b = read_json(path)
+    faces = ("all of training.csv" if b.get("limit") is None else
+             "first %d faces of training.csv" % b["limit"])
+    return "budget '%s', %s, %.4g min per net, %.4g min per ablation" % (
+        b["name"], faces, b["net_minutes"], b["ablation_minutes"])
+
+
+def _frame(fig, panel):
+    """The panel's frame (border and title bar); returns the content box
+    (left, bottom, width, height) in figure coordinates."""
+    x0, y0, x1, y1 = panel.bbox
+    box = fig.add_axes([x0, 1 - y1, x1 - x0, y1 - y0])
+    box.set_xticks([])
+    box.set_yticks([])
+    for spine in box.spines.values():
+        spine.set_edgecolor(_ACCENT)
+        spine.set_linewidth(2.5)
+    bar = min(0.18, 0.028 / (y1 - y0))   # title bar: 2.8% of the page
+    box.axhspan(1 - bar, 1, color=_ACCENT)
+    box.set_xlim(0, 1)
+    box.set_ylim(0, 1)
+    box.text(0.015, 1 - bar / 2, panel.title, color="white", fontsize=34,
+             fontweight="bold", va="center", ha="left")
+    pad = 0.012
+    return (x0 + pad, 1 - y1 + pad, x1 - x0 - 2 * pad,
+            (y1 - y0) * (1 - bar) - 2 * pad)
+
+
+def _image(fig, rect, path):
+    ax = fig.add_axes(rect)
+    ax.imshow(plt.imread(path), interpolation="lanczos")
+    ax.axis("off")
+    return ax
+
+
+def _text(fig, rect, text, width, fontsize=20):
+    ax = fig.add_axes(rect)
+    ax.axis("off")
+    lines = []
+    for paragraph in text.split("\n"):
+        lines += textwrap.wrap(paragraph, width) or [""]
+    ax.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=fontsize,
+            linespacing=1.35)
+    return ax
+
+
+def _split(rect, fraction, vertical=True):
+    """Split rect (l, b, w, h): top ``fraction`` and the rest (vertical),
+    or left ``fraction`` and the rest."""
+    l, b, w, h = rect
+    if vertical:
+        return (l, b + h * (1 - fraction), w, h * fraction), (
+            l, b, w, h * (1 - fraction))
+    return (l, b, w * fraction, h), (l + w * fraction, b, w * (1 - fraction),
+                                     h)
+
+
+def _table(fig, rect, rows, header):
+    ax = fig.add_axes(rect)
+    ax.axis("off")
+    table = ax.table(cellText=[list(r) for r in rows], colLabels=header,
+                     loc="upper center", cellLoc="left", colLoc="left",
+                     colWidths=[0.50, 0.20, 0.18, 0.12])
+    table.auto_set_font_size(False)
+    table.set_fontsize(17)
+    table.scale(1, 2.3)
+    for (r, _), cell in table.get_celld().items():
+        cell.set_edgecolor("#bbbbbb")
+        if r == 0:
+            cell.set_facecolor("#dde6f0")
+            cell.get_text().set_fontweight("bold")
+    return ax
+
+
+def build_poster(figures_dir, out_path, preview=True):
+    """Compose the A1 poster from ``figures_dir``; write PDF and layout JSON.
+
+    Parameters
+    ----------
+    figures_dir : str
+        Written by :func:`kfkd.figures.reproduce` (all groups).
+    out_path : str
+        The PDF to write (atomically); the layout goes to the same name
+        with ``.json``, the preview (if ``preview``) with ``.png``.
+    preview : bool
+        Also write a 30 dpi PNG preview.
+
+    Returns
+    -------
+    dict
+        The layout: ``page_mm``, ``panels`` (name, title, bbox as page
+        fractions from the top left), ``sources`` (the files used), ``pdf``.
+
+    Raises
+    ------
+    FileNotFoundError
+        A figure or data file is missing (all missing files are named).
+    """
+    import matplotlib
+
+    files = required_files(figures_dir)
+    missing = sorted(p for p in files.values() if not os.path.isfile(p))
+    if missing:
+        raise FileNotFoundError(
+            "cannot build the poster: missing %s (run python "
+            "experiments/reproduce_figures.py first)" % ", ".join(missing))
+    labels = read_json(files["labels"])
+    metrics = read_json(files["metrics"])
+    layers = read_json(files["layers"])
+    study = read_json(files["study"])
+    occ = read_json(files["occlusion"])
+    page = (PAGE_MM[0] / 25.4, PAGE_MM[1] / 25.4)
+    with matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 20}):
+        fig = plt.figure(figsize=page)
+        fig.patch.set_facecolor("white")
+        _title(fig, labels, metrics)
+        content = {p.name: _frame(fig, p) for p in PANELS}
+
+        top, bottom = _split(content["problem"], 0.42)
+        _text(fig, top, (
+            "Kaggle's Facial Keypoints Detection: find 15 keypoints (eye "
+            "centres and corners, eyebrows, nose tip, mouth) - 30 "
+            "coordinates - on 96 x 96 grey faces. The score is the RMSE in "
+            "pixels over the requested coordinates.\n"
+            "Training data: %d faces, only %d fully labelled and %d partly "
+            "labelled; the loss is masked so that every labelled coordinate "
+            "counts." % (labels["n_faces"], labels["n_fully_labelled"],
+                         labels["n_partly_labelled"])), 70, fontsize=18)
+        _image(fig, bottom, files["sample_faces"])
+
+        top, bottom = _split(content["method"], 0.46)
+        _text(fig, top, (
+            "Theano + Lasagne on CPU: Nouri's net1, net2, net6 and breeze, "
+            "a deeper batch-normalised CNN. Masked MSE loss, Adam or "
+            "Nesterov momentum, dropout, L1/L2, early stopping.\n"
+            "Augmentation moves image and keypoints together: flips (left "
+            "and right keypoints swapped), rotation, shift, scale.\n"
+            "Random search over hyperparameters: parallel trials, Optuna "
+            "bookkeeping, 3D surfaces."), 70, fontsize=18)
+        _image(fig, bottom, files["augmentation"])
+
+        ax = fig.add_axes(content["architecture"])
+        draw_architecture(ax, layers["layers"], title="%s (%s)" % (
+            layers["net"], layers.get("model") or "reference model"),
+            fontsize=14)
+
+        top, bottom = _split(content["results"], 0.88)
+        _table(fig, top, results_rows(files), [
+            "model / run", "val. RMSE (px)", "epochs", "minutes"])
+        _text(fig, bottom, "Validation split: %d faces (seed 42). Nets and "
+              "ablations: %s." % (metrics["n_faces"], _budget_text(files)),
+              110, fontsize=16)
+
+        _image(fig, content["training"], files["training_curves"])
+        _image(fig, content["ablations"], files["ablation_curves"])
+
+        top, bottom = _split(content["search"], 0.24)
+        best = study["best"]
+        _text(fig, top, (
+            "Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
+            "%.2f px. A point per trial, a surface through them." % (
+                study["study"], study["space"], study["n_trials"],
+                study["n_complete"], best["number"], best["val_rmse_px"])),
+              44, fontsize=17)
+        _image(fig, bottom, files["surface"])
+
+        top, bottom = _split(content["predictions"], 0.56)
+        _image(fig, top, files["best_worst"])
+        _image(fig, bottom, files["per_keypoint"])
+
+        top, bottom = _split(content["occlusion"], 0.34)
+        focus = {k: v["focus_8px"] for k, v in occ.get("compare", {}).items()}
+        _text(fig, top, (
+            "Slide a patch over the face, watch the keypoints move (Zeiler & "
+            "Fergus). The edge-free censor blends in a blurred copy, adding "
+            "no edges. Share of the map within 8 px of a keypoint: %s." %
+            ", ".join("%s %.0f%%" % (k, 100 * v) for k, v in focus.items())),
+              44, fontsize=17)
+        _image(fig, bottom, files["compare_censors"])
+
+        _footer(fig)
+        os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+        with atomic_write(out_path, "wb") as f:
+            fig.savefig(f, format="pdf")
+        base = os.path.splitext(out_path)[0]
+        if preview:
+            with atomic_write(base + ".png", "wb") as f:
+                fig.savefig(f, format="png", dpi=30)
+        plt.close(fig)
+    layout = {"page_mm": list(PAGE_MM), "pdf": os.path.abspath(out_path),
+              "title": TITLE,
+              "panels": [{"name": p.name, "title": p.title,
+                          "bbox": list(p.bbox)} for p in PANELS],
+              "sources": {k: os.path.relpath(v, figures_dir)
+                          for k, v in sorted(files.items())}}
+    write_json(base + ".json", layout)
+    return layout
+
+
+def _title(fig, labels, metrics):
+    x0, y0, x1, y1 = _TITLE_BOX
+    ax = fig.add_axes([x0, 1 - y1, x1 - x0, y1 - y0])
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    ax.add_patch(plt.Rectangle((0, 0), 1, 1, color=_ACCENT))
+    ax.text(0.5, 0.68, TITLE, color="white", fontsize=46, fontweight="bold",
+            ha="center", va="center")
+    ax.text(0.5, 0.27, "The 2015 project replicated on the Theano-era stack "
+            "(Python 3.11, theano-pymc, Lasagne 0.1)\nreference model: "
+            "%.2f px validation RMSE on %d faces" % (
+                metrics["val_rmse_px"], metrics["n_faces"]),
+            color="white", fontsize=24, ha="center", va="center",
+            linespacing=1.4)
+
+
+def _footer(fig):
+    x0, y0, x1, y1 = _FOOTER_BOX
+    ax = fig.add_axes([x0, 1 - y1, x1 - x0, y1 - y0])
+    ax.axis("off")
+    ax.text(0, 0.5, "Reproduce: python experiments/reproduce_figures.py "
+            "[--quick]  (every figure, its data, this poster)   |   python "
+            "poster/build.py  (this poster from figures/)", fontsize=16,
+            va="center", ha="left", color="dimgrey", family="monospace")

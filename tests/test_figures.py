@@ -1,0 +1,281 @@
+"""kfkd.figures: every figure group on the real data with the smoke budget,
+its saved data, and redrawing from that data alone."""
+import glob
+import json
+import os
+import shlex
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kfkd import figures
+from kfkd.figures import GROUPS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+#: Data files each group must write beside its figures (relative to out).
+DATA = {
+    "samples": ["samples/samples.npz", "samples/labels.json"],
+    "augment": ["augment/augment.npz", "augment/augment.json",
+                "augment/exposure.npz"],
+    "training": ["training/summary.csv", "training/budget.json",
+                 "training.md"],
+    "ablations": ["ablations/summary.csv", "ablations.csv", "ablations.md"],
+    "search": ["search/results.csv", "search/study.json"],
+    "architecture": ["architecture/layers.json"],
+    "predictions": ["predictions/metrics.json", "predictions/per_face.csv",
+                    "predictions/best_worst.npz"],
+    "occlusion": ["occlusion/occlusion_edge_free.npz",
+                  "occlusion/occlusion_edge_free.json"] + [
+        "occlusion/compare_%s.npz" % c for c in
+        ("black", "grey", "noise", "blur", "edge_free")],
+}
+FIGURES = {
+    "samples": ["samples/sample_faces", "samples/label_counts"],
+    "augment": ["augment/augmentation", "augment/exposure"],
+    "training": ["training/training_curves"],
+    "ablations": ["ablations/ablation_curves"],
+    "search": [],                          # surfaces_<x>_<y>: see below
+    "architecture": ["architecture/architecture"],
+    "predictions": ["predictions/best_worst", "predictions/per_keypoint"],
+    "occlusion": ["occlusion/overview_edge_free", "occlusion/compare_censors",
+                  "occlusion/face0_edge_free", "occlusion/face1_edge_free"],
+}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, reference_model, data_dir):
+    """All groups with the smoke budget; (out folder, manifest, PNG bytes)."""
+    root = tmp_path_factory.mktemp("figures")
+    out = str(root / "figures")
+    manifest = figures.reproduce(
+        out, "smoke", GROUPS, data_dir=data_dir, model=reference_model,
+        study_dir=str(root / "no-study"), runs_dir=str(root / "runs"),
+        verbose=False)
+    pngs = {p: open(p, "rb").read()
+            for p in glob.glob(os.path.join(out, "**", "*.png"),
+                               recursive=True)}
+    return out, manifest, pngs
+
+
+def test_budget_presets():
+    assert set(figures.BUDGETS) == {"smoke", "quick", "full"}
+    for b in figures.BUDGETS.values():
+        json.dumps(b.to_dict())
+        # a stride larger than the 12 px patch would leave pixels uncovered
+        assert b.occlusion_stride <= 12 and b.compare_stride <= 12
+        assert set(b.nets) <= {"net1", "net2", "net6", "breeze"}
+    quick, full = figures.BUDGETS["quick"], figures.BUDGETS["full"]
+    assert quick.nets == full.nets == ("net1", "net2", "net6", "breeze")
+    assert quick.net_minutes < full.net_minutes
+    assert figures.get_budget(quick) is quick
+    with pytest.raises(ValueError, match="unknown budget"):
+        figures.get_budget("huge")
+    with pytest.raises(ValueError, match="unknown figure group"):
+        figures.reproduce("/nonexistent", "smoke", ["samples", "movies"])
+
+
+def test_every_group_writes_figures_and_data(made):
+    out, manifest, _ = made
+    assert list(manifest["groups"]) == list(GROUPS)
+    for group in GROUPS:
+        written = set(manifest["groups"][group]["written"])
+        for rel in DATA[group]:
+            assert rel in written and os.path.getsize(
+                os.path.join(out, rel)) > 0, rel
+        for prefix in FIGURES[group]:
+            for ext in ("png", "pdf"):
+                assert "%s.%s" % (prefix, ext) in written
+        assert manifest["groups"][group]["budget"] == "smoke"
+    assert json.load(open(os.path.join(out, "manifest.json"))) == manifest
+    # .npz files are readable without pickle
+    for path in glob.glob(os.path.join(out, "**", "*.npz"), recursive=True):
+        with np.load(path, allow_pickle=False) as z:
+            assert z.files
+
+
+def test_samples_data(made, split):
+    out = made[0]
+    train, val = split
+    with np.load(os.path.join(out, "samples", "samples.npz")) as z:
+        kind, kp, index = z["kind"], z["keypoints"], z["index"]
+        np.testing.assert_array_equal(z["images"], train.images[index])
+    np.testing.assert_array_equal(kp, train.keypoints[index])
+    assert np.isfinite(kp[kind == "full"]).all()
+    partial = kp[kind == "partial"]
+    assert np.isnan(partial).any(axis=1).all()
+    assert np.isfinite(partial).any(axis=1).all()
+    labels = json.load(open(os.path.join(out, "samples", "labels.json")))
+    both = np.isfinite(np.concatenate([train.keypoints, val.keypoints]))
+    assert labels["n_faces"] == len(both) == 3146
+    assert labels["n_fully_labelled"] == int(both.all(axis=1).sum())
+    assert (labels["n_fully_labelled"] + labels["n_partly_labelled"]
+            == int(both.any(axis=1).sum()))
+    counts = labels["labelled_faces_per_keypoint"]
+    assert counts["left_eye_center"] == int(both[:, 0].sum())
+
+
+def test_augmentation_data_moves_keypoints_with_the_face(made):
+    from kfkd.augment import equalize_exposure, flip_horizontal
+    out = made[0]
+    with np.load(os.path.join(out, "augment", "augment.npz")) as z:
+        titles, images, kp = list(z["titles"]), z["images"], z["keypoints"]
+    assert titles[:2] == ["original", "flip"] and len(titles) == 12
+    flipped, moved = flip_horizontal(images[:1], kp[:1])
+    np.testing.assert_allclose(images[1], flipped[0], atol=1e-6)
+    np.testing.assert_allclose(kp[1], moved[0], atol=1e-5)
+    # a rotation about the frame centre keeps every keypoint's distance to it
+    rot = titles.index("rotation +10 deg")
+    r0 = np.hypot(kp[0, 0::2] - 48, kp[0, 1::2] - 48)
+    r1 = np.hypot(kp[rot, 0::2] - 48, kp[rot, 1::2] - 48)
+    np.testing.assert_allclose(r0, r1, atol=1e-3)
+    assert not np.allclose(kp[rot], kp[0])
+    with np.load(os.path.join(out, "augment", "exposure.npz")) as e:
+        np.testing.assert_array_equal(e["clahe"], equalize_exposure(
+            e["original"], "clahe"))
+        assert (e["white_share"][:-1] >= e["white_share"][1:]).all()
+        assert e["white_share"][0] > 0.2      # really over-exposed faces
+
+
+def _check_runs(summary, folder, names, limit):
+    from kfkd import cli
+    assert list(summary.name) == list(names)
+    for _, row in summary.iterrows():
+        history = pd.read_csv(os.path.join(
+            folder, "%s.history.csv" % figures._slug(row["name"])))
+        assert len(history) == row["epochs"] >= 1
+        assert row["val_rmse_px"] == pytest.approx(history.val_rmse_px.min())
+        best = history.iloc[int(row["best_epoch"]) - 1]
+        assert row["train_loss"] == pytest.approx(best.train_loss)
+        argv = shlex.split(row["command"])
+        assert argv[:2] == ["kfkd", "train"]
+        args = cli.build_parser().parse_args(argv[1:])
+        assert args.limit == limit and args.max_epochs == 2
+        assert row["n_train"] + row["n_val"] == limit
+
+
+def test_training_and_ablation_data(made):
+    out = made[0]
+    smoke = figures.BUDGETS["smoke"]
+    summary = pd.read_csv(os.path.join(out, "training", "summary.csv"))
+    _check_runs(summary, os.path.join(out, "training"), smoke.nets,
+                smoke.limit)
+    _check_runs(pd.read_csv(os.path.join(out, "ablations", "summary.csv")),
+                os.path.join(out, "ablations"),
+                [a[0] for a in figures.ABLATIONS], smoke.limit)
+    ablations = pd.read_csv(os.path.join(out, "ablations.csv"))
+    from kfkd import cli
+    configs = [cli.train_config(cli.build_parser().parse_args(
+        shlex.split(c)[1:])) for c in ablations.command]
+    base, no_dropout, no_augment, no_penalty = configs
+    assert base["l2"] == 1e-6 and base["l1"] == 1e-9 and "flip" in base
+    assert no_dropout["net.dropout_conv"] == no_dropout[
+        "net.dropout_dense"] == 0
+    assert "flip" not in no_augment and no_penalty["l1"] == no_penalty[
+        "l2"] == 0
+    # the Markdown table shows the CSV's numbers
+    table = open(os.path.join(out, "ablations.md")).read()
+    rows = [l for l in table.splitlines() if l.startswith("| ")][1:]
+    assert len(rows) == 4
+    for line, (_, r) in zip(rows, ablations.iterrows()):
+        assert line.startswith("| %s |" % r["name"])
+        assert "| %.3f |" % r["val_rmse_px"] in line
+    assert "Budget `smoke`" in table
+
+
+def test_search_data(made):
+    out = made[0]
+    study = json.load(open(os.path.join(out, "search", "study.json")))
+    assert study["source"] == "ran" and study["space"] == "tiny"
+    results = pd.read_csv(os.path.join(out, "search", "results.csv"))
+    done = results[results.state == "COMPLETE"]
+    assert len(done) == study["n_complete"] >= 1
+    assert study["best"]["val_rmse_px"] == pytest.approx(
+        done.val_rmse_px.min())
+    pngs = glob.glob(os.path.join(out, "search", "surfaces_*.png"))
+    assert len(pngs) == len(study["surfaces"])
+
+
+def test_predictions_data(made, reference_model):
+    out = made[0]
+    metrics = json.load(open(os.path.join(out, "predictions",
+                                          "metrics.json")))
+    assert metrics["model"] is not None and metrics["n_faces"] == 629
+    assert metrics["val_rmse_px"] < metrics["mean_shape_rmse_px"]
+    per_face = pd.read_csv(os.path.join(out, "predictions", "per_face.csv"))
+    # the overall RMSE is the per-face RMSEs pooled over labelled coordinates
+    n = 2 * per_face.labelled_keypoints
+    pooled = np.sqrt((per_face.rmse_px ** 2 * n).sum() / n.sum())
+    assert pooled == pytest.approx(metrics["val_rmse_px"], rel=1e-5)
+    with np.load(os.path.join(out, "predictions", "best_worst.npz")) as z:
+        rmse, row, index = z["rmse"], z["row"], z["val_index"]
+        err = z["predictions"].astype(np.float64) - z["truth"]
+    np.testing.assert_allclose(rmse, np.sqrt(np.nanmean(err ** 2, axis=1)))
+    np.testing.assert_allclose(rmse, per_face.rmse_px.values[index])
+    assert rmse[row == "best"].max() <= rmse[row == "worst"].min()
+    assert rmse[row == "best"].min() == pytest.approx(per_face.rmse_px.min())
+    assert rmse[row == "worst"].max() == pytest.approx(per_face.rmse_px.max())
+    layers = json.load(open(os.path.join(out, "architecture",
+                                         "layers.json")))
+    assert layers["net"] == reference_model.net
+    assert sum(l["n_params"] for l in layers["layers"]) == \
+        reference_model.describe()["n_params"]
+    assert layers["layers"][0]["output_shape"] == [1, 96, 96]
+    assert layers["layers"][-1]["output_shape"] == [30]
+
+
+def test_occlusion_data(made):
+    from kfkd.occlusion import load_occlusion_maps
+    out = made[0]
+    smoke = figures.BUDGETS["smoke"]
+    maps = load_occlusion_maps(os.path.join(out, "occlusion",
+                                            "occlusion_edge_free.npz"))
+    assert len(maps) == smoke.occlusion_faces
+    assert maps.stride == smoke.occlusion_stride and maps.patch == 12
+    assert np.isfinite(maps.displacement).all()
+    summary = json.load(open(os.path.join(out, "occlusion",
+                                          "occlusion_edge_free.json")))
+    assert set(summary["compare"]) == {"black", "grey", "noise", "blur",
+                                       "edge_free"}
+    assert summary["maps"]["n_faces"] == smoke.occlusion_faces
+
+
+def test_redraw_needs_neither_model_nor_data(made, monkeypatch):
+    """--redraw draws every figure again from the saved files alone, pixel
+    for pixel (PNG bytes) the same."""
+    out, _, pngs = made
+    import kfkd.model
+    import kfkd.data
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("redraw must not load a model or data")
+
+    monkeypatch.setattr(kfkd.model, "load_model", forbidden)
+    monkeypatch.setattr(kfkd.data, "load_split", forbidden)
+    monkeypatch.setattr(figures, "_split", forbidden)
+    for path in pngs:
+        os.unlink(path)
+    figures.reproduce(out, "smoke", GROUPS, redraw=True, verbose=False)
+    for path, data in pngs.items():
+        assert open(path, "rb").read() == data, path
+
+
+def test_redraw_of_missing_data_names_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="summary.csv"):
+        figures.ablations(str(tmp_path), "smoke", redraw=True)
+    assert not glob.glob(str(tmp_path / "**" / "*.png"), recursive=True)
+
+
+def test_readme_shows_the_saved_figure_data():
+    """The README's results tables are the ones in figures/ (made by
+    python experiments/reproduce_figures.py), line for line."""
+    readme = open(os.path.join(REPO, "README.md")).read()
+    for name in ("training.md", "ablations.md"):
+        table = open(os.path.join(REPO, "figures", name)).read()
+        for line in table.splitlines():
+            if line.startswith("|"):
+                assert line in readme, "%s: %s" % (name, line)
+    metrics = json.load(open(os.path.join(REPO, "figures", "predictions",
+                                          "metrics.json")))
+    assert "%.2f px" % metrics["val_rmse_px"] in readme
