@@ -8,6 +8,10 @@ ablations), and the key figures.  Every number on the poster is read from
 the figure data, none is typed in.  It writes the PDF (text as TrueType,
 so the panel titles are in its text layer) and, beside it, a JSON layout of
 the panels (page fractions), which the test uses to check each panel.
+Texts are wrapped to their panel's width as measured by the renderer, and
+an image goes below its text, so nothing runs under an image; the layout
+records where every text, image and table was drawn
+(:func:`content_boxes`) and :func:`layout_problems` checks it.
 
 Examples
 --------
@@ -21,13 +25,17 @@ import collections
 import os
 import textwrap
 
+import matplotlib.image
+import matplotlib.table
+import matplotlib.text
 import pandas as pd
 
 from .fileio import atomic_write, read_json, write_json
 from .plots import draw_architecture, plt
 
 __all__ = ["PAGE_MM", "Panel", "PANELS", "TITLE", "required_files",
-           "build_poster", "results_rows"]
+           "build_poster", "results_rows", "content_boxes",
+           "layout_problems"]
 
 #: A1 portrait, millimetres (ISO 216).
 PAGE_MM = (594, 841)
@@ -60,6 +68,7 @@ _TITLE_BOX = (_M, 0.013, 1 - _M, 0.088)
 _FOOTER_BOX = (_M, 0.960, 1 - _M, 0.985)
 
 _ACCENT = "#1f4e79"
+_BAR = 0.028                   # a panel's title bar, page heights
 
 
 def required_files(figures_dir):
@@ -149,7 +158,7 @@ def _frame(fig, panel):
     for spine in box.spines.values():
         spine.set_edgecolor(_ACCENT)
         spine.set_linewidth(2.5)
-    bar = min(0.18, 0.028 / (y1 - y0))   # title bar: 2.8% of the page
+    bar = _BAR / (y1 - y0)
     box.axhspan(1 - bar, 1, color=_ACCENT)
     box.set_xlim(0, 1)
     box.set_ylim(0, 1)
@@ -160,22 +169,77 @@ def _frame(fig, panel):
             (y1 - y0) * (1 - bar) - 2 * pad)
 
 
+def _page_box(fig, bbox):
+    """A display-space Bbox as (x0, y0, x1, y1) page fractions from the top
+    left (the convention of :data:`PANELS`)."""
+    w, h = fig.bbox.width, fig.bbox.height
+    return (bbox.x0 / w, 1 - bbox.y1 / h, bbox.x1 / w, 1 - bbox.y0 / h)
+
+
+def _extent(fig, artist):
+    """Where ``artist`` is drawn: (x0, y0, x1, y1) page fractions from the
+    top left.  An image is measured as drawn, i.e. after its axes shrank
+    to keep the image's aspect ratio."""
+    renderer = fig.canvas.get_renderer()
+    if isinstance(artist, matplotlib.image.AxesImage):
+        artist.axes.apply_aspect()
+    return _page_box(fig, artist.get_window_extent(renderer))
+
+
 def _image(fig, rect, path):
+    """``path`` (PNG) drawn in rect (l, b, w, h), aspect kept; the image."""
     ax = fig.add_axes(rect)
-    ax.imshow(plt.imread(path), interpolation="lanczos")
+    image = ax.imshow(plt.imread(path), interpolation="lanczos")
     ax.axis("off")
-    return ax
+    return image
 
 
-def _text(fig, rect, text, width, fontsize=20):
-    ax = fig.add_axes(rect)
-    ax.axis("off")
+def _wrap(text, width):
     lines = []
     for paragraph in text.split("\n"):
         lines += textwrap.wrap(paragraph, width) or [""]
-    ax.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=fontsize,
-            linespacing=1.35)
-    return ax
+    return "\n".join(lines)
+
+
+def _text(fig, rect, text, fontsize=20):
+    """``text`` at the top left of rect (l, b, w, h), its paragraphs
+    (``\\n``) wrapped to the widest lines that fit rect's width (measured
+    with the renderer, not guessed from a character count); the text."""
+    l, b, w, h = rect
+    artist = fig.text(l, b + h, text, va="top", ha="left",
+                      fontsize=fontsize, linespacing=1.35)
+    width = max(len(p) for p in text.split("\n"))
+    while width > 8:
+        artist.set_text(_wrap(text, width))
+        x0, _, x1, _ = _extent(fig, artist)
+        if x1 - x0 <= w:
+            break
+        width = min(width - 1, int(width * w / (x1 - x0)))
+    return artist
+
+
+def _below(fig, rect, artist, gap=0.006, min_fraction=0.3):
+    """The part of rect (l, b, w, h) below ``artist`` (drawn at its top),
+    ``gap`` page heights under it.
+
+    Raises
+    ------
+    ValueError
+        Less than ``min_fraction`` of rect is left (the text is too long
+        for its panel).
+    """
+    l, b, w, h = rect
+    bottom = 1 - _extent(fig, artist)[3] - gap
+    if bottom - b < min_fraction * h:
+        raise ValueError("poster layout: %r leaves %.0f%% of its panel "
+                         "below it" % (artist, 100 * (bottom - b) / h))
+    return (l, b, w, bottom - b)
+
+
+def _text_over_image(fig, rect, text, path, fontsize):
+    """Text at the top of rect, the image in the rest; [text, image]."""
+    artist = _text(fig, rect, text, fontsize)
+    return [artist, _image(fig, _below(fig, rect, artist), path)]
 
 
 def _split(rect, fraction, vertical=True):
@@ -203,7 +267,82 @@ def _table(fig, rect, rows, header):
         if r == 0:
             cell.set_facecolor("#dde6f0")
             cell.get_text().set_fontweight("bold")
-    return ax
+    return table
+
+
+def _inner(panel):
+    """The panel's inside below its title bar: (x0, y0, x1, y1) page
+    fractions from the top left."""
+    x0, y0, x1, y1 = panel.bbox
+    return (x0, y0 + _BAR, x1, y1)
+
+
+def content_boxes(fig, parts):
+    """Where each panel's texts, images and tables are drawn.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    parts : dict
+        Panel name -> list of artists (``Text``, ``AxesImage``, ``Table``).
+
+    Returns
+    -------
+    dict
+        Panel name -> list of ``{"kind": "text" | "image" | "table",
+        "bbox": [x0, y0, x1, y1]}``, page fractions from the top left,
+        measured with the figure's renderer (a text's ink box, an image as
+        drawn after aspect scaling).
+    """
+    kinds = {matplotlib.text.Text: "text",
+             matplotlib.image.AxesImage: "image",
+             matplotlib.table.Table: "table"}
+    return {name: [{"kind": kinds[type(a)],
+                    "bbox": [round(v, 5) for v in _extent(fig, a)]}
+                   for a in artists] for name, artists in parts.items()}
+
+
+def _intersect(a, b):
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(
+        a[1], b[1])
+
+
+def layout_problems(content, panels=PANELS, tolerance=1e-4):
+    """What is wrong with a layout of :func:`content_boxes`.
+
+    Parameters
+    ----------
+    content : dict
+        Panel name -> boxes, as returned by :func:`content_boxes` (also
+        the ``content`` of the layout JSON).
+    panels : sequence of Panel
+    tolerance : float
+        Page fraction a box may poke out of its panel.
+
+    Returns
+    -------
+    list of str
+        One line per pair of boxes of a panel that overlap (a text running
+        under an image, say) and per box not inside its panel below the
+        title bar; empty if the layout is clean.
+    """
+    problems = []
+    for panel in panels:
+        boxes = content.get(panel.name, [])
+        x0, y0, x1, y1 = _inner(panel)
+        for i, box in enumerate(boxes):
+            bx0, by0, bx1, by1 = box["bbox"]
+            if (bx0 < x0 - tolerance or by0 < y0 - tolerance or
+                    bx1 > x1 + tolerance or by1 > y1 + tolerance):
+                problems.append("%s: %s %d %s outside the panel %s" % (
+                    panel.name, box["kind"], i, box["bbox"],
+                    [x0, y0, x1, y1]))
+            for j in range(i + 1, len(boxes)):
+                if _intersect(box["bbox"], boxes[j]["bbox"]):
+                    problems.append("%s: %s %d %s overlaps %s %d %s" % (
+                        panel.name, box["kind"], i, box["bbox"],
+                        boxes[j]["kind"], j, boxes[j]["bbox"]))
+    return problems
 
 
 def build_poster(figures_dir, out_path, preview=True):
@@ -223,12 +362,16 @@ def build_poster(figures_dir, out_path, preview=True):
     -------
     dict
         The layout: ``page_mm``, ``panels`` (name, title, bbox as page
-        fractions from the top left), ``sources`` (the files used), ``pdf``.
+        fractions from the top left), ``content`` (each panel's texts,
+        images and tables as drawn, see :func:`content_boxes`),
+        ``sources`` (the files used), ``pdf``.
 
     Raises
     ------
     FileNotFoundError
         A figure or data file is missing (all missing files are named).
+    ValueError
+        A panel's text leaves too little room for its image.
     """
     import matplotlib
 
@@ -250,8 +393,8 @@ def build_poster(figures_dir, out_path, preview=True):
         _title(fig, labels, metrics)
         content = {p.name: _frame(fig, p) for p in PANELS}
 
-        top, bottom = _split(content["problem"], 0.42)
-        _text(fig, top, (
+        parts = {}
+        parts["problem"] = _text_over_image(fig, content["problem"], (
             "Kaggle's Facial Keypoints Detection: find 15 keypoints (eye "
             "centres and corners, eyebrows, nose tip, mouth) - 30 "
             "coordinates - on 96 x 96 grey faces. The score is the RMSE in "
@@ -259,60 +402,60 @@ def build_poster(figures_dir, out_path, preview=True):
             "Training data: %d faces, only %d fully labelled and %d partly "
             "labelled; the loss is masked so that every labelled coordinate "
             "counts." % (labels["n_faces"], labels["n_fully_labelled"],
-                         labels["n_partly_labelled"])), 70, fontsize=18)
-        _image(fig, bottom, files["sample_faces"])
+                         labels["n_partly_labelled"])),
+            files["sample_faces"], fontsize=20)
 
-        top, bottom = _split(content["method"], 0.46)
-        _text(fig, top, (
+        parts["method"] = _text_over_image(fig, content["method"], (
             "Theano + Lasagne on CPU: Nouri's net1, net2, net6 and breeze, "
             "a deeper batch-normalised CNN. Masked MSE loss, Adam or "
             "Nesterov momentum, dropout, L1/L2, early stopping.\n"
             "Augmentation moves image and keypoints together: flips (left "
             "and right keypoints swapped), rotation, shift, scale.\n"
             "Random search over hyperparameters: parallel trials, Optuna "
-            "bookkeeping, 3D surfaces."), 70, fontsize=18)
-        _image(fig, bottom, files["augmentation"])
+            "bookkeeping, 3D surfaces."), files["augmentation"], fontsize=20)
 
         ax = fig.add_axes(content["architecture"])
         draw_architecture(ax, layers["layers"], title="%s (%s)" % (
             layers["net"], layers.get("model") or "reference model"),
             fontsize=14)
+        parts["architecture"] = [t for t in ax.texts] + [ax.title]
 
-        top, bottom = _split(content["results"], 0.88)
-        _table(fig, top, results_rows(files), [
+        table = _table(fig, content["results"], results_rows(files), [
             "model / run", "val. RMSE (px)", "epochs", "minutes"])
-        _text(fig, bottom, "Validation split: %d faces (seed 42). Nets and "
-              "ablations: %s." % (metrics["n_faces"], _budget_text(files)),
-              110, fontsize=16)
+        note = _text(fig, _below(fig, content["results"], table, gap=0.008,
+                                 min_fraction=0.05),
+                     "Validation split: %d faces (seed 42). Nets and "
+                     "ablations: %s." % (metrics["n_faces"],
+                                         _budget_text(files)), fontsize=17)
+        parts["results"] = [table, note]
 
-        _image(fig, content["training"], files["training_curves"])
-        _image(fig, content["ablations"], files["ablation_curves"])
+        parts["training"] = [_image(fig, content["training"],
+                                    files["training_curves"])]
+        parts["ablations"] = [_image(fig, content["ablations"],
+                                     files["ablation_curves"])]
 
-        top, bottom = _split(content["search"], 0.24)
         best = study["best"]
-        _text(fig, top, (
+        parts["search"] = _text_over_image(fig, content["search"], (
             "Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
             "%.2f px. A point per trial, a surface through them." % (
                 study["study"], study["space"], study["n_trials"],
                 study["n_complete"], best["number"], best["val_rmse_px"])),
-              44, fontsize=17)
-        _image(fig, bottom, files["surface"])
+            files["surface"], fontsize=18)
 
         top, bottom = _split(content["predictions"], 0.56)
-        _image(fig, top, files["best_worst"])
-        _image(fig, bottom, files["per_keypoint"])
+        parts["predictions"] = [_image(fig, top, files["best_worst"]),
+                                _image(fig, bottom, files["per_keypoint"])]
 
-        top, bottom = _split(content["occlusion"], 0.34)
         focus = {k: v["focus_8px"] for k, v in occ.get("compare", {}).items()}
-        _text(fig, top, (
+        parts["occlusion"] = _text_over_image(fig, content["occlusion"], (
             "Slide a patch over the face, watch the keypoints move (Zeiler & "
             "Fergus). The edge-free censor blends in a blurred copy, adding "
             "no edges. Share of the map within 8 px of a keypoint: %s." %
             ", ".join("%s %.0f%%" % (k, 100 * v) for k, v in focus.items())),
-              44, fontsize=17)
-        _image(fig, bottom, files["compare_censors"])
+            files["compare_censors"], fontsize=18)
 
         _footer(fig)
+        boxes = content_boxes(fig, parts)
         os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
         with atomic_write(out_path, "wb") as f:
             fig.savefig(f, format="pdf")
@@ -325,6 +468,7 @@ def build_poster(figures_dir, out_path, preview=True):
               "title": TITLE,
               "panels": [{"name": p.name, "title": p.title,
                           "bbox": list(p.bbox)} for p in PANELS],
+              "content": boxes,
               "sources": {k: os.path.relpath(v, figures_dir)
                           for k, v in sorted(files.items())}}
     write_json(base + ".json", layout)

@@ -94,3 +94,54 @@ def test_a_missing_figure_is_named_and_nothing_written(tmp_path):
     with pytest.raises(FileNotFoundError, match="best_worst.png"):
         poster.build_poster(str(figures), str(out))
     assert not out.exists()
+
+
+def test_no_text_runs_into_an_image(built):
+    """Each panel's texts, images and tables, measured by matplotlib's
+    renderer when the poster was drawn, are disjoint and inside the panel."""
+    layout, _ = built
+    content = layout["content"]
+    assert sorted(content) == sorted(p.name for p in poster.PANELS)
+    kinds = {name: [b["kind"] for b in boxes]
+             for name, boxes in content.items()}
+    for name in ("problem", "method", "search", "occlusion"):
+        assert kinds[name] == ["text", "image"], name
+    assert kinds["results"] == ["table", "text"]
+    assert kinds["predictions"] == ["image", "image"]
+    assert kinds["architecture"].count("text") > 10
+    assert poster.layout_problems(content) == []
+    for name, boxes in content.items():
+        for box in boxes:
+            x0, y0, x1, y1 = box["bbox"]
+            assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1, (name, box)
+        # the text above the image, not beside or under it
+        texts = [b["bbox"] for b in boxes if b["kind"] == "text"]
+        images = [b["bbox"] for b in boxes if b["kind"] == "image"]
+        if name != "architecture":
+            for t in texts:
+                for i in images:
+                    assert t[3] < i[1], (name, t, i)
+
+
+def test_an_overlap_is_found():
+    """layout_problems finds a text running under an image and a text
+    poking out of its panel (measured the same way as the poster's)."""
+    from kfkd.plots import plt
+    fig = plt.figure(figsize=(6, 6))
+    text = fig.text(0.1, 0.85, "a long line of text " * 2, fontsize=20,
+                    va="top")
+    ax = fig.add_axes([0.3, 0.3, 0.6, 0.6])
+    image = ax.imshow(np.zeros((10, 10)))
+    spill = fig.text(0.9, 0.5, "past the right edge", fontsize=20)
+    panel = poster.Panel("p", "P", (0.05, 0.0, 0.95, 0.95))
+    boxes = poster.content_boxes(fig, {"p": [text, image, spill]})
+    plt.close(fig)
+    assert [b["kind"] for b in boxes["p"]] == ["text", "image", "text"]
+    problems = poster.layout_problems(boxes, [panel])
+    assert any("text 0" in p and "overlaps image 1" in p for p in problems)
+    assert any("text 2" in p and "outside the panel" in p for p in problems)
+    assert not any("overlaps text 2" in p for p in problems)
+    # moved apart, the text and the image are fine
+    boxes["p"][1]["bbox"][1] = boxes["p"][0]["bbox"][3] + 0.01
+    assert not any("overlaps" in p for p in poster.layout_problems(
+        boxes, [panel]))
