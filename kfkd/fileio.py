@@ -7,7 +7,36 @@ import json
 import os
 import tempfile
 
-__all__ = ["atomic_write", "write_json", "read_json"]
+__all__ = ["atomic_path", "atomic_write", "write_json", "read_json"]
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=".tmp"):
+    """A temporary path beside ``path``, renamed onto ``path`` on success.
+
+    For writers that need a file name rather than a file object (OpenCV's
+    ``VideoWriter``, matplotlib's ``savefig`` by format).  On any exception
+    the temporary file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str
+    suffix : str
+        Ending of the temporary name (some writers choose the format by it).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path)
+                               + ".", suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
@@ -33,20 +62,17 @@ def atomic_write(path, mode="w", **kwargs):
     >>> open(p).read()
     'done'
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path),
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **kwargs) as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path, obj):

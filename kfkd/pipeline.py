@@ -79,14 +79,13 @@ Examples
 """
 import math
 import os
-import tempfile
 import time
 
 import cv2
 import numpy as np
 
 from .data import DataError
-from .fileio import atomic_write
+from .fileio import atomic_path, atomic_write
 from .keypoints import FRAME, KeypointSchema
 
 __all__ = ["CROP_SCALE", "CROP_SHIFT", "OVERLAP", "SHIFT_TEST",
@@ -1022,38 +1021,30 @@ def write_video(path, frames, fps=25.0):
     if ext not in VIDEO_CODECS:
         raise ValueError("%s: a video must end in %s" % (
             path, " or ".join(sorted(VIDEO_CODECS))))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(
-        path) + ".", suffix=ext)
-    os.close(fd)
     writer, size, n = None, None, 0
-    try:
-        for frame in frames:
+    with atomic_path(path, suffix=ext) as tmp:
+        try:
+            for frame in frames:
+                if writer is None:
+                    size = (frame.shape[1], frame.shape[0])
+                    writer = cv2.VideoWriter(
+                        tmp, cv2.VideoWriter_fourcc(*VIDEO_CODECS[ext]), fps,
+                        size)
+                    if not writer.isOpened():
+                        raise IOError("%s: OpenCV cannot write %s video"
+                                      % (path, VIDEO_CODECS[ext]))
+                elif (frame.shape[1], frame.shape[0]) != size:
+                    raise ValueError(
+                        "%s: frame %d is %dx%d, the video %dx%d" % (
+                            path, n, frame.shape[1], frame.shape[0], size[0],
+                            size[1]))
+                writer.write(frame)
+                n += 1
             if writer is None:
-                size = (frame.shape[1], frame.shape[0])
-                writer = cv2.VideoWriter(
-                    tmp, cv2.VideoWriter_fourcc(*VIDEO_CODECS[ext]), fps,
-                    size)
-                if not writer.isOpened():
-                    raise IOError("%s: OpenCV cannot write %s video"
-                                  % (path, VIDEO_CODECS[ext]))
-            elif (frame.shape[1], frame.shape[0]) != size:
-                raise ValueError("%s: frame %d is %dx%d, the video %dx%d" % (
-                    path, n, frame.shape[1], frame.shape[0], size[0],
-                    size[1]))
-            writer.write(frame)
-            n += 1
-        if writer is None:
-            raise ValueError("%s: no frames to write" % path)
-        writer.release()
-        writer = None
-        os.replace(tmp, path)
-    finally:
-        if writer is not None:
-            writer.release()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+                raise ValueError("%s: no frames to write" % path)
+        finally:
+            if writer is not None:
+                writer.release()
     return n
 
 

@@ -4,13 +4,12 @@ Functions take arrays and a path prefix and write PNG and PDF (via
 :func:`save_figure`); they never train or predict.  Uses the non-interactive
 Agg backend.
 """
-import os
-import tempfile
 
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
+from .fileio import atomic_path  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
 __all__ = ["save_figure", "surface_axis_values", "search_surface_figure",
@@ -39,19 +38,11 @@ def save_figure(fig, path_prefix, formats=("png", "pdf"), dpi=120):
         The written paths.  Each file is written to a temporary name and
         renamed, so no half-written figure is ever left behind.
     """
-    folder = os.path.dirname(os.path.abspath(path_prefix))
-    os.makedirs(folder, exist_ok=True)
     paths = []
     for fmt in formats:
         path = "%s.%s" % (path_prefix, fmt)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix="." + fmt)
-        os.close(fd)
-        try:
+        with atomic_path(path, suffix="." + fmt) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
         paths.append(path)
     plt.close(fig)
     return paths
