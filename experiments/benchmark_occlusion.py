@@ -43,13 +43,8 @@ from kfkd import occlusion  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="model folder (default: the shipped "
-                        "reference model, or $KFKD_MODEL)")
-    parser.add_argument("--data-dir")
-    parser.add_argument("--faces", type=int, default=2,
-                        help="faces timed (= repeats)")
-    parser.add_argument("--patch", type=int, default=12)
-    parser.add_argument("--stride", type=int, default=2)
+    occlusion.add_script_args(parser, faces=2,
+                              faces_help="faces timed (= repeats)")
     parser.add_argument("--batch-sizes", default="256")
     parser.add_argument("--energy-faces", type=int, default=64)
     parser.add_argument("--energy-stride", type=int, default=2)

@@ -32,15 +32,9 @@ from kfkd.fileio import read_json, write_json  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="model folder (default: the shipped "
-                        "reference model, or $KFKD_MODEL)")
-    parser.add_argument("--data-dir", help="Kaggle data folder (default: "
-                        "$KFKD_DATA_DIR)")
-    parser.add_argument("--faces", type=int, default=8)
+    occlusion.add_script_args(parser, faces=8)
     parser.add_argument("--censor", default="edge_free",
                         choices=sorted(occlusion.CENSORS))
-    parser.add_argument("--patch", type=int, default=12, help="pixels")
-    parser.add_argument("--stride", type=int, default=2, help="pixels")
     parser.add_argument("--compare-faces", type=int, default=4,
                         help="faces in the censor comparison (0: skip it)")
     parser.add_argument("--compare-stride", type=int, default=4)

@@ -34,7 +34,7 @@ from .keypoints import KeypointSchema
 
 __all__ = ["flip_horizontal", "affine_matrix", "transform_keypoints",
            "warp_images", "Augmenter", "equalize_exposure",
-           "EXPOSURE_METHODS"]
+           "EXPOSURE_METHODS", "check_images"]
 
 #: Methods understood by :func:`equalize_exposure`.
 EXPOSURE_METHODS = ("clahe", "hist")
@@ -46,8 +46,35 @@ _BORDERS = {"replicate": cv2.BORDER_REPLICATE,
 
 # -- argument checks ---------------------------------------------------------
 
-def _check_images(images):
-    """``images`` as an ndarray (N, 1, H, H); ValueError otherwise."""
+def check_images(images):
+    """``images`` as an ndarray of shape ``(N, 1, H, H)``.
+
+    The one check of a batch of square grey images shared by
+    :mod:`kfkd.augment` and :mod:`kfkd.occlusion`.
+
+    Parameters
+    ----------
+    images : array_like, (N, 1, H, H), any dtype
+
+    Returns
+    -------
+    ndarray
+        ``np.asarray(images)`` (no copy when already an ndarray).
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not 4-D with one channel and square frames.
+
+    Examples
+    --------
+    >>> check_images(np.zeros((2, 1, 96, 96), np.float32)).shape
+    (2, 1, 96, 96)
+    >>> check_images(np.zeros((2, 96, 96)))
+    Traceback (most recent call last):
+    ...
+    ValueError: images must have shape (N, 1, H, H), got (2, 96, 96)
+    """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1] != 1 or (
             images.shape[2] != images.shape[3]):
@@ -114,7 +141,7 @@ def flip_horizontal(images, keypoints, schema=None):
     >>> out[0, 0].tolist(), kp2[0, :2].tolist()
     ([[1.0, 0.0], [3.0, 2.0]], [1.5, 1.0])
     """
-    images = _check_images(images)
+    images = check_images(images)
     flipped = np.ascontiguousarray(images[..., ::-1])
     if keypoints is None:
         return flipped, None
@@ -253,7 +280,7 @@ def warp_images(images, matrices, border="replicate"):
     ValueError
         On a bad shape or an unknown ``border``.
     """
-    images = _check_images(images)
+    images = check_images(images)
     if border not in _BORDERS:
         raise ValueError("border must be one of %s, got %r"
                          % (", ".join(sorted(_BORDERS)), border))
@@ -439,7 +466,7 @@ class Augmenter(object):
             number of faces.
         """
         self._check()
-        images = _check_images(images)
+        images = check_images(images)
         n, frame = len(images), images.shape[-1]
         schema = self.schema or KeypointSchema.kaggle()
         if keypoints is not None:
@@ -499,7 +526,7 @@ class Augmenter(object):
         ValueError
             On bad shapes or hyperparameters.
         """
-        images = _check_images(images)
+        images = check_images(images)
         return self.apply(images, keypoints,
                           self.sample_params(len(images), rng))
 
@@ -548,7 +575,7 @@ def equalize_exposure(images, method="clahe", clip_limit=2.0, tile=8):
     if method not in EXPOSURE_METHODS:
         raise ValueError("method must be one of %s, got %r"
                          % (", ".join(EXPOSURE_METHODS), method))
-    images = _check_images(images)
+    images = check_images(images)
     if method == "clahe":
         if not clip_limit > 0:
             raise ValueError("clip_limit must be > 0, got %r" % (clip_limit,))

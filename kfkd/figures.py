@@ -546,6 +546,41 @@ def _histories(folder):
     return summary, out
 
 
+def _curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
+                  figure):
+    """Train ``runs`` (:func:`_run_set`; ``None``: redraw only), record the
+    budget in ``folder/budget.json``, then draw the loss curves of the saved
+    histories as ``folder/<figure>`` (``title % budget name``).
+
+    Returns
+    -------
+    written : list of str
+    summary : DataFrame
+        ``folder/summary.csv``.
+    budget_dict : dict
+        ``folder/budget.json``: the budget of the saved runs.
+
+    Raises
+    ------
+    FileNotFoundError
+        Redrawing without the saved files.
+    """
+    from . import plots
+    written = []
+    if runs is not None:
+        written += _run_set(folder, runs, runs_dir, data_dir, verbose)
+        write_json(os.path.join(folder, "budget.json"), budget.to_dict())
+        written.append(os.path.join(folder, "budget.json"))
+    _need(os.path.join(folder, "summary.csv"),
+          os.path.join(folder, "budget.json"))
+    summary, histories = _histories(folder)
+    budget_dict = read_json(os.path.join(folder, "budget.json"))
+    written += plots.save_figure(plots.training_curves_figure(
+        histories, title % budget_dict["name"]),
+        os.path.join(folder, figure))
+    return written, summary, budget_dict
+
+
 def markdown_table(frame, columns, formats=None):
     """A Markdown table of ``frame``'s ``columns`` {column: header}.
 
@@ -601,10 +636,9 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
     dict
         ``written``, ``summary`` (DataFrame).
     """
-    from . import plots
     budget = get_budget(budget)
     folder = _folder(out_dir, "training")
-    written = []
+    runs = None
     if not redraw:
         runs_dir = runs_dir or os.path.join(REPO, "runs", "figures",
                                             budget.name)
@@ -612,17 +646,10 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
                  _budget_args(budget, budget.net_minutes,
                               budget.net_max_epochs), {})
                 for net in budget.nets]
-        written += _run_set(folder, runs, runs_dir, data_dir, verbose)
-        write_json(os.path.join(folder, "budget.json"), budget.to_dict())
-        written.append(os.path.join(folder, "budget.json"))
-    _need(os.path.join(folder, "summary.csv"),
-          os.path.join(folder, "budget.json"))
-    summary, histories = _histories(folder)
-    budget_dict = read_json(os.path.join(folder, "budget.json"))
-    written += plots.save_figure(plots.training_curves_figure(
-        histories, "Training curves: train and validation loss per epoch "
-        "(budget %s)" % budget_dict["name"]),
-        os.path.join(folder, "training_curves"))
+    written, summary, budget_dict = _curves_group(
+        folder, budget, runs, runs_dir, data_dir, verbose,
+        "Training curves: train and validation loss per epoch (budget %s)",
+        "training_curves")
     table = markdown_table(summary, {
         "name": "net", "n_params": "parameters", "epochs": "epochs",
         "train_loss": "train loss", "val_loss": "valid loss",
@@ -662,10 +689,9 @@ def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
     dict
         ``written``, ``summary`` (DataFrame).
     """
-    from . import plots
     budget = get_budget(budget)
     folder = _folder(out_dir, "ablations")
-    written = []
+    runs = None
     if not redraw:
         runs_dir = runs_dir or os.path.join(REPO, "runs", "figures",
                                             budget.name, "ablations")
@@ -676,16 +702,9 @@ def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
                              budget.ablation_max_epochs)
         runs = [(name, base + extra, {"change": change})
                 for name, change, extra in ABLATIONS]
-        written += _run_set(folder, runs, runs_dir, data_dir, verbose)
-        write_json(os.path.join(folder, "budget.json"), budget.to_dict())
-        written.append(os.path.join(folder, "budget.json"))
-    _need(os.path.join(folder, "summary.csv"),
-          os.path.join(folder, "budget.json"))
-    summary, histories = _histories(folder)
-    budget_dict = read_json(os.path.join(folder, "budget.json"))
-    written += plots.save_figure(plots.training_curves_figure(
-        histories, "Ablations of breeze (budget %s)" % budget_dict["name"]),
-        os.path.join(folder, "ablation_curves"))
+    written, summary, budget_dict = _curves_group(
+        folder, budget, runs, runs_dir, data_dir, verbose,
+        "Ablations of breeze (budget %s)", "ablation_curves")
     table = summary[["name", "change", "epochs", "best_epoch", "train_loss",
                      "val_loss", "val_rmse_px", "minutes", "command"]]
     written.append(_write_csv(os.path.join(out_dir, "ablations.csv"), table))

@@ -8,7 +8,8 @@ occluded patch), and added an **edge-free censor**: a hard-edged patch is a
 new edge the network responds to, so a plain map partly shows the censor
 instead of the face.
 
-numpy and scipy only (no Theano): the heat maps take any ``predict``
+numpy and scipy only (no Theano; image arguments are checked by
+:func:`kfkd.augment.check_images`): the heat maps take any ``predict``
 callable ``(M, 1, 96, 96) float32 in [0, 1] -> (M, 2K) pixels`` or an object
 with such a ``predict`` method (a :class:`kfkd.model.Model`).
 
@@ -97,6 +98,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
+from .augment import check_images
 from .keypoints import FRAME
 
 __all__ = ["Censor", "BlackCensor", "GreyCensor", "NoiseCensor", "BlurCensor",
@@ -105,16 +107,7 @@ __all__ = ["Censor", "BlackCensor", "GreyCensor", "NoiseCensor", "BlurCensor",
            "added_edge_energy",
            "edge_energy_table", "OcclusionMaps", "occlusion_maps",
            "compare_censors", "load_occlusion_maps", "censor_examples",
-           "write_figures"]
-
-
-def _check_images(images):
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1] != 1 or (
-            images.shape[2] != images.shape[3]):
-        raise ValueError("images must have shape (N, 1, H, H), got %r"
-                         % (images.shape,))
-    return images
+           "write_figures", "add_script_args"]
 
 
 def _axis_distance(start, size, n):
@@ -253,7 +246,7 @@ class Censor(object):
         ValueError
             ``images`` not ``(N, 1, H, H)``.
         """
-        images = _check_images(images)
+        images = check_images(images)
         out = np.array(images, dtype=np.float32)
         return self._blend_into(out, self.fill(out), int(y0), int(x0),
                                 int(size))
@@ -520,7 +513,7 @@ def _ring_energies(images, censor, patch, stride, ring):
     ring = float(ring)
     if ring <= 0:
         raise ValueError("ring must be > 0, got %r" % (ring,))
-    images = np.array(_check_images(images)[:, 0], dtype=np.float32)
+    images = np.array(check_images(images)[:, 0], dtype=np.float32)
     frame = images.shape[-1]
     fill = np.ascontiguousarray(censor.fill(images[:, None])[:, 0])
     s_orig = sobel_magnitude(images)
@@ -855,7 +848,7 @@ def occlusion_maps(predict, images, keypoints=None, censor="edge_free",
         Bad shapes, unknown censor, a bad patch/stride or batch size.
     """
     from tqdm.auto import tqdm
-    images = np.asarray(_check_images(images), dtype=np.float32)
+    images = np.asarray(check_images(images), dtype=np.float32)
     frame = images.shape[-1]
     censor = make_censor(censor, grey_level)
     if isinstance(censor, GreyCensor) and censor.level is None:
@@ -980,3 +973,38 @@ def write_figures(maps, out_dir, comparisons=None, examples=None):
         written += plots.save_figure(fig, os.path.join(out_dir,
                                                        "compare_censors"))
     return written
+
+
+def add_script_args(parser, faces, faces_help=None):
+    """Add the options the occlusion scripts share to an argparse parser.
+
+    ``--model``, ``--data-dir``, ``--faces`` (default ``faces``),
+    ``--patch`` (default 12 px) and ``--stride`` (default 2 px), the
+    defaults of :func:`occlusion_maps`; used by
+    ``experiments/occlusion_heatmaps.py`` and
+    ``experiments/benchmark_occlusion.py``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    faces : int
+        Default number of validation faces.
+    faces_help : str, optional
+        Help text of ``--faces``.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_script_args(parser, faces=8)
+    >>> args = parser.parse_args(["--stride", "4"])
+    >>> args.model, args.data_dir, args.faces, args.patch, args.stride
+    (None, None, 8, 12, 4)
+    """
+    parser.add_argument("--model", help="model folder (default: the shipped "
+                        "reference model, or $KFKD_MODEL)")
+    parser.add_argument("--data-dir", help="Kaggle data folder (default: "
+                        "$KFKD_DATA_DIR)")
+    parser.add_argument("--faces", type=int, default=faces, help=faces_help)
+    parser.add_argument("--patch", type=int, default=12, help="pixels")
+    parser.add_argument("--stride", type=int, default=2, help="pixels")

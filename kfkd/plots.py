@@ -385,6 +385,29 @@ def _points(ax, keypoints, color, marker="o", size=10, label=None,
                edgecolors="black" if filled else None, label=label)
 
 
+def _face_rows(rows, width, height, pad):
+    """A figure of faces in rows: one row of axes per ``(label, indices)``
+    of ``rows``, ``label`` on its left, as many columns as the longest row
+    (the cells beyond a shorter row's faces blank); ``width`` x ``height``
+    inches per cell plus ``pad`` inches.
+
+    Returns the figure and, per face in row order, ``(ax, r, c, i)``: its
+    axes, row, column and index into the images.
+    """
+    cols = max(len(idx) for _, idx in rows)
+    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
+                             figsize=(width * cols, height * len(rows) + pad))
+    cells = []
+    for r, (label, idx) in enumerate(rows):
+        for c in range(cols):
+            if c < len(idx):
+                cells.append((axes[r, c], r, c, idx[c]))
+            else:
+                axes[r, c].axis("off")
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    return fig, cells
+
+
 def sample_faces_figure(images, keypoints, rows, titles):
     """Labelled sample faces, one row per group (e.g. fully / partly labelled).
 
@@ -400,19 +423,10 @@ def sample_faces_figure(images, keypoints, rows, titles):
     -------
     matplotlib.figure.Figure
     """
-    cols = max(len(idx) for _, idx in rows)
-    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
-                             figsize=(1.75 * cols, 1.95 * len(rows) + 0.3))
-    for r, (label, idx) in enumerate(rows):
-        for c in range(cols):
-            ax = axes[r, c]
-            if c >= len(idx):
-                ax.axis("off")
-                continue
-            i = idx[c]
-            _face(ax, images[i], titles[i])
-            _points(ax, keypoints[i], "cyan")
-        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig, cells = _face_rows(rows, 1.75, 1.95, 0.3)
+    for ax, _, _, i in cells:
+        _face(ax, images[i], titles[i])
+        _points(ax, keypoints[i], "cyan")
     fig.suptitle("Training faces and their labelled keypoints (cyan)",
                  fontsize=10)
     fig.tight_layout()
@@ -571,22 +585,13 @@ def predictions_figure(images, truth, predictions, rmse, rows, titles):
         Row label and indices into ``images``.
     titles : sequence of str, N
     """
-    cols = max(len(idx) for _, idx in rows)
-    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
-                             figsize=(1.8 * cols, 2.0 * len(rows) + 0.5))
-    for r, (label, idx) in enumerate(rows):
-        for c in range(cols):
-            ax = axes[r, c]
-            if c >= len(idx):
-                ax.axis("off")
-                continue
-            i = idx[c]
-            _face(ax, images[i], "%s\n%.2f px" % (titles[i], rmse[i]))
-            _points(ax, truth[i], "lime", "o", size=12,
-                    label="truth" if (r, c) == (0, 0) else None)
-            _points(ax, predictions[i], "red", "x", size=14,
-                    label="prediction" if (r, c) == (0, 0) else None)
-        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig, cells = _face_rows(rows, 1.8, 2.0, 0.5)
+    for ax, r, c, i in cells:
+        _face(ax, images[i], "%s\n%.2f px" % (titles[i], rmse[i]))
+        _points(ax, truth[i], "lime", "o", size=12,
+                label="truth" if (r, c) == (0, 0) else None)
+        _points(ax, predictions[i], "red", "x", size=14,
+                label="prediction" if (r, c) == (0, 0) else None)
     fig.legend(loc="lower center", fontsize=7, ncol=2)
     fig.suptitle("Predictions (red x) against truth (green o) on validation "
                  "faces", fontsize=10)

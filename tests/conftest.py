@@ -22,6 +22,19 @@ def training_data(data_dir):
 
 
 @pytest.fixture(scope="session")
+def first_faces_split(training_data):
+    """``first_faces_split(n)``: the first ``n`` faces of training.csv split
+    80 / 20 by :func:`kfkd.data.train_val_split` (seed 0) -> (train, val)."""
+    from kfkd.data import train_val_split
+
+    def first_faces(n):
+        faces = training_data.subset(slice(0, n))
+        tr, va = train_val_split(len(faces), 0.2, seed=0)
+        return faces.subset(tr), faces.subset(va)
+    return first_faces
+
+
+@pytest.fixture(scope="session")
 def split(data_dir):
     """The default (train, val) split of training.csv."""
     from kfkd.data import load_split

@@ -10,7 +10,6 @@ from kfkd import compat  # noqa: F401  (configures Theano first)
 import lasagne  # noqa: E402
 
 from kfkd.augment import Augmenter  # noqa: E402
-from kfkd.data import train_val_split  # noqa: E402
 from kfkd.fileio import read_json  # noqa: E402
 from kfkd.keypoints import FRAME, KeypointSchema, to_unit  # noqa: E402
 from kfkd.model import Model, load_model  # noqa: E402
@@ -35,11 +34,9 @@ def _values(layer):
 
 
 @pytest.fixture(scope="module")
-def faces(training_data):
+def faces(first_faces_split):
     """480 real faces split 384 / 96 (seed 0); ~30% fully labelled."""
-    data = training_data.subset(slice(0, 480))
-    tr, va = train_val_split(len(data), 0.2, seed=0)
-    return data.subset(tr), data.subset(va)
+    return first_faces_split(480)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import theano.tensor as T  # noqa: E402
 
 from kfkd import nets  # noqa: E402
 from kfkd.augment import Augmenter  # noqa: E402
-from kfkd.data import find_file, load_test, train_val_split  # noqa: E402
+from kfkd.data import find_file, load_test  # noqa: E402
 from kfkd.keypoints import KAGGLE_COLUMNS, to_pixels, to_unit  # noqa: E402
 from kfkd.model import load_model  # noqa: E402
 from kfkd.train import (HISTORY_COLUMNS, EarlyStopping, Trainer,  # noqa: E402
@@ -35,11 +35,9 @@ TINY_BREEZE = dict(depth=3, width=8, convs_per_block=1, dense_units=64,
 
 
 @pytest.fixture(scope="module")
-def small_split(training_data):
+def small_split(first_faces_split):
     """800 real faces split 640 / 160 (seed 0)."""
-    faces = training_data.subset(slice(0, 800))
-    tr, va = train_val_split(len(faces), 0.2, seed=0)
-    return faces.subset(tr), faces.subset(va)
+    return first_faces_split(800)
 
 
 @pytest.fixture(scope="module")
