@@ -19,7 +19,7 @@ fi
 stamp=.venv/.kfkd-installed
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q --upgrade pip wheel "setuptools<82"
   .venv/bin/python -m pip install -q -r requirements.txt
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
