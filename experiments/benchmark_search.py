@@ -2,9 +2,10 @@
 
 Both runs use the same fixed-work trials (the ``tiny`` space: 2 epochs each,
 no time budget) on the same faces, so the ratio is the speed-up from running
-trials as parallel jobs::
+trials as parallel jobs (1 worker gets both cores' BLAS threads, 2 workers one
+each)::
 
-    python experiments/benchmark_search.py [--trials 6] [--limit 600] [--space tiny]
+    python experiments/benchmark_search.py [--trials 6] [--limit N] [--space tiny]
 """
 import argparse
 import os
@@ -20,7 +21,8 @@ from kfkd.data import resolve_data_dir  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=6)
-    p.add_argument("--limit", type=int, default=600)
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only the first N faces (default: all)")
     p.add_argument("--space", default="tiny")
     p.add_argument("--data-dir")
     args = p.parse_args(argv)
@@ -34,8 +36,9 @@ def main(argv=None):
                 args.limit)
             print("%d worker(s): %6.1f trials/hour" % (workers, rates[workers]),
                   flush=True)
-    print("speed-up with 2 workers: %.2fx (space %s, %d trials, %d faces)"
-          % (rates[2] / rates[1], space.name, args.trials, args.limit))
+    print("speed-up with 2 workers: %.2fx (space %s, %d trials, %s faces)"
+          % (rates[2] / rates[1], space.name, args.trials,
+             args.limit or "all"))
 
 
 if __name__ == "__main__":
