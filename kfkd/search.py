@@ -48,10 +48,9 @@ from .fileio import atomic_write, write_json
 __all__ = ["SPACES_DIR", "SearchSpace", "load_space", "log_uniform_or_zero",
            "sample_configs", "open_storage", "open_study", "parse_devices",
            "default_devices", "worker_env", "claim_trial", "run_trial",
-           "reconcile", "progress", "results_frame", "write_outputs",
-           "Driver", "worker_main", "DEVICE_ERROR_EXIT", "DATA_ERROR_EXIT",
-           "Interrupted",
-           "trials_per_hour"]
+           "fail_orphans", "reconcile", "progress", "results_frame",
+           "write_outputs", "Driver", "worker_main", "DEVICE_ERROR_EXIT",
+           "DATA_ERROR_EXIT", "Interrupted", "trials_per_hour"]
 
 #: Folder of the named search spaces.
 SPACES_DIR = os.path.join(os.path.dirname(os.path.dirname(
@@ -69,8 +68,12 @@ INTERRUPTED = "interrupted"
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-class Interrupted(Exception):
-    """A worker was asked to stop (SIGTERM / SIGINT) in the middle of a trial."""
+class Interrupted(BaseException):
+    """A worker was asked to stop (SIGTERM / SIGINT) in the middle of a trial.
+
+    A BaseException, like KeyboardInterrupt, so that no library's
+    ``except Exception`` swallows it.
+    """
 
 
 # -- search spaces -------------------------------------------------------------
@@ -374,10 +377,10 @@ def worker_main(study_name, storage=None, out_dir="runs", device="cpu",
             return 0
         if trial is None:
             return 0
-        trial.set_user_attr("host", socket.gethostname())
-        trial.set_user_attr("pid", os.getpid())
-        trial.set_user_attr("device", device)
         try:
+            trial.set_user_attr("host", socket.gethostname())
+            trial.set_user_attr("pid", os.getpid())
+            trial.set_user_attr("device", device)
             value = run_trial(trial, space, train, val, study_dir, minutes,
                               seed, device)
         except Interrupted:
@@ -413,6 +416,24 @@ def _counts_toward_total(trial):
             and trial.user_attrs.get("error") != INTERRUPTED)
 
 
+def fail_orphans(study, live_pids=()):
+    """Fail as interrupted the RUNNING trials of this host's dead workers.
+
+    A trial is an orphan when its worker (``pid`` user attribute, on this
+    host) is neither one of ``live_pids`` nor alive; trials of workers on
+    other hosts are left alone.
+    """
+    host = socket.gethostname()
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = t.user_attrs.get("pid")
+        if (t.user_attrs.get("host") == host and pid is not None
+                and pid not in live_pids and not _pid_alive(pid)):
+            study._storage.set_trial_user_attr(t._trial_id, "error",
+                                               INTERRUPTED)
+            study._storage.set_trial_state_values(t._trial_id,
+                                                  TrialState.FAIL)
+
+
 def reconcile(study, space, seed, n_trials, live_pids=()):
     """Bring the study in line with ``n_trials``; return the number finished.
 
@@ -422,17 +443,7 @@ def reconcile(study, space, seed, n_trials, live_pids=()):
        trial finished, running or waiting is enqueued (again), with its
        ``sample_index``.
     """
-    host = socket.gethostname()
-    trials = study.get_trials(deepcopy=False)
-    for t in trials:
-        pid = t.user_attrs.get("pid")
-        if (t.state == TrialState.RUNNING and t.user_attrs.get("host") == host
-                and pid is not None and pid not in live_pids
-                and not _pid_alive(pid)):
-            study._storage.set_trial_user_attr(t._trial_id, "error",
-                                               INTERRUPTED)
-            study._storage.set_trial_state_values(t._trial_id,
-                                                  TrialState.FAIL)
+    fail_orphans(study, live_pids)
     trials = study.get_trials(deepcopy=False)
     covered = set()
     for t in trials:
@@ -706,6 +717,7 @@ class Driver(object):
                 time.sleep(self.poll_seconds)
         except BaseException:
             self.stop_workers()
+            fail_orphans(study)
             bar.close()
             raise
         finally:

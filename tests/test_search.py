@@ -209,3 +209,38 @@ def test_missing_data_fails_in_one_line(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "does not exist" in lines[0]
+
+
+def test_ctrl_c_stops_cleanly(tmp_path):
+    """SIGINT to the process group (what Ctrl-C in a terminal sends) while
+    trials run: exit 130, no worker left behind, the running trials recorded
+    as interrupted, results.csv written."""
+    cmd = [sys.executable, SCRIPT, "--out", str(tmp_path), "--space", "default",
+           "--limit", "300", "--minutes-per-trial", "2", "--trials", "4",
+           "--workers", "2", "--quiet"]
+    # a background job inherits an ignored SIGINT; a terminal's job does not
+    driver = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    study_dir = os.path.join(str(tmp_path), "default")
+    deadline, running = time.time() + 300, []
+    while time.time() < deadline and not running:
+        time.sleep(1)
+        if os.path.exists(os.path.join(study_dir, "journal.log")):
+            study = search.open_study(search.open_storage(None, study_dir),
+                                      "default")
+            running = [t for t in study.trials if t.state.name == "RUNNING"]
+    assert running, "no trial started"
+    time.sleep(3)
+    os.killpg(driver.pid, signal.SIGINT)
+    _, err = driver.communicate(timeout=300)
+    assert driver.returncode == 130
+    assert err.strip().splitlines()[-1] == "kfkd search: interrupted"
+    workers = subprocess.run(["pgrep", "-f", "kfkd.search --study default --out %s"
+                              % tmp_path], capture_output=True, text=True)
+    assert workers.stdout.strip() == ""
+    frame = results(tmp_path, "default")
+    assert set(frame.state) <= {"COMPLETE", "FAIL", "WAITING"}
+    assert (frame[frame.state == "FAIL"].error == "interrupted").all()
+    assert (frame.state == "FAIL").sum() >= 1
