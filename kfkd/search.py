@@ -28,7 +28,6 @@ validation RMSE in pixels.
 import contextlib
 import ctypes
 import importlib.util
-import math
 import os
 import shutil
 import signal
@@ -38,7 +37,6 @@ import sys
 import time
 import traceback
 
-import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
@@ -719,10 +717,9 @@ class Driver(object):
             self.stop_workers()
             fail_orphans(study)
             bar.close()
-            raise
-        finally:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # keep what finished
                 write_outputs(study, self.space, self.study_dir)
+            raise
         bar.close()
         self.stop_workers()
         return write_outputs(study, self.space, self.study_dir)
