@@ -53,3 +53,64 @@ def reference_model():
     """The shipped reference model (models/reference, or $KFKD_MODEL)."""
     from kfkd.model import load_model
     return load_model()
+
+
+def _snapshot(paths):
+    """{path: bytes} of every file at or below ``paths`` (None: absent)."""
+    import hashlib
+    state = {}
+    for top in paths:
+        top = str(top)
+        if os.path.isdir(top):
+            for root, dirs, files in os.walk(top):
+                state[root] = "dir"
+                for name in files:
+                    full = os.path.join(root, name)
+                    with open(full, "rb") as f:
+                        state[full] = hashlib.sha256(f.read()).hexdigest()
+        elif os.path.exists(top):
+            with open(top, "rb") as f:
+                state[top] = hashlib.sha256(f.read()).hexdigest()
+        else:
+            state[top] = None
+    return state
+
+
+@pytest.fixture
+def kfkd_fails(capsys):
+    """``kfkd_fails(argv, names=(), untouched=())``: run ``kfkd ARGV`` in
+    this process and assert the reliability contract of a user error:
+
+    * exit status 2;
+    * exactly one non-blank line on stderr, ``kfkd CMD: error: ...``, that
+      contains every string of ``names`` (the file, option, row, column or
+      value at fault);
+    * every path of ``untouched`` (files or folders; absent ones must stay
+      absent) is byte for byte as it was: no output written, nothing lost.
+
+    Returns the error line.
+    """
+    from kfkd import cli
+
+    def run(argv, names=(), untouched=()):
+        argv = [str(a) for a in argv]
+        before = _snapshot(untouched)
+        capsys.readouterr()
+        try:
+            status = cli.main(argv)
+        except SystemExit as e:  # argparse's own exit
+            status = e.code
+        captured = capsys.readouterr()
+        lines = [l for l in captured.err.splitlines() if l.strip()]
+        assert status == 2, "kfkd %s: exit %r, stderr %r" % (
+            " ".join(argv), status, captured.err)
+        assert len(lines) == 1, "kfkd %s: not one line: %r" % (
+            " ".join(argv), captured.err)
+        line = lines[0]
+        assert line.startswith("kfkd %s: error: " % argv[0]), line
+        for name in names:
+            assert str(name) in line, "%r not named in %r" % (name, line)
+        assert _snapshot(untouched) == before, (
+            "kfkd %s changed %s" % (" ".join(argv), untouched))
+        return line
+    return run
