@@ -354,14 +354,16 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
 def main(argv=None):
     """Entry point of the ``kfkd`` console script (and ``python -m kfkd``)."""
     from .data import DataError, DataNotFoundError
-    from .errors import DeviceUnavailableError
+    from .errors import (DeviceUnavailableError, ModelError, SearchError,
+                         UsageError)
     from .submission import SubmissionError
 
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
     except (DataError, DataNotFoundError, FileNotFoundError,
-            SubmissionError, DeviceUnavailableError) as e:
+            SubmissionError, DeviceUnavailableError, UsageError, ModelError,
+            SearchError) as e:
         print("kfkd %s: error: %s" % (args.command, e), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
