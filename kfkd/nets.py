@@ -29,6 +29,8 @@ Examples
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
 import inspect
+import math
+import numbers
 
 import lasagne
 import theano.tensor as T
@@ -36,10 +38,12 @@ from lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer,
                             GlobalPoolLayer, InputLayer, MaxPool2DLayer)
 from lasagne.nonlinearities import rectify
 
+from .errors import UsageError
 from .keypoints import FRAME
 from .layers import batch_norm as add_batch_norm
 
-__all__ = ["NETS", "register", "build", "default_params", "SameConv2DLayer",
+__all__ = ["NETS", "register", "build", "default_params", "check_params",
+           "SameConv2DLayer",
            "net1", "net2", "net6", "breeze"]
 
 #: name -> builder function
@@ -64,8 +68,81 @@ def default_params(name):
 def _builder(name):
     try:
         return NETS[name]
-    except KeyError:
-        raise ValueError("unknown net %r; known: %s" % (name, ", ".join(sorted(NETS))))
+    except (KeyError, TypeError):
+        raise UsageError("unknown net %r; known: %s"
+                         % (name, ", ".join(sorted(NETS))))
+
+
+#: hyperparameters that must lie in [0, 1) (dropout probabilities)
+_PROBABILITY_PREFIX = "dropout"
+
+
+def check_params(name, params):
+    """Check a net name and hyperparameters before anything is built.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`NETS`.
+    params : dict
+        Hyperparameters of that net's builder.  Each must have the type of
+        the builder's default (``int`` for ``depth``, ``bool`` for
+        ``batch_norm``, a finite real number for ``dropout_conv``); integer
+        sizes must be >= 1 and dropout probabilities in [0, 1).
+
+    Returns
+    -------
+    dict
+        ``params`` with ints given for float hyperparameters made floats.
+
+    Raises
+    ------
+    UsageError
+        Unknown net, unknown hyperparameter, or a value of the wrong type or
+        range; the message names the net, the parameter and the value.
+
+    Examples
+    --------
+    >>> check_params("breeze", {"depth": 3})
+    {'depth': 3}
+    >>> check_params("breeze", {"depth": "abc"})
+    Traceback (most recent call last):
+    ...
+    kfkd.errors.UsageError: net breeze: depth='abc' must be an integer
+    """
+    known = default_params(name)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise UsageError("net %s has no hyperparameter %s; it takes %s" % (
+            name, ", ".join(map(repr, unknown)), ", ".join(sorted(known))))
+    checked = {}
+    for key, value in params.items():
+        checked[key] = _check_value(name, key, value, known[key])
+    return checked
+
+
+def _check_value(name, key, value, default):
+    def bad(what):
+        return UsageError("net %s: %s=%r must be %s" % (name, key, value, what))
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise bad("an integer")
+        if value < 1:
+            raise bad(">= 1")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value):
+            raise bad("a finite number")
+        if key.startswith(_PROBABILITY_PREFIX) and not 0 <= value < 1:
+            raise bad("in [0, 1)")
+        return float(value)
+    return value
 
 
 def build(name, n_outputs=30, **params):
@@ -73,16 +150,12 @@ def build(name, n_outputs=30, **params):
 
     Raises
     ------
-    ValueError
-        Unknown net or unknown hyperparameter.
+    UsageError
+        Unknown net, unknown hyperparameter or a bad value
+        (:func:`check_params`).
     """
     builder = _builder(name)
-    known = default_params(name)
-    unknown = set(params) - set(known)
-    if unknown:
-        raise ValueError("net %r has no hyperparameter(s) %s; it takes %s" % (
-            name, ", ".join(sorted(unknown)), ", ".join(sorted(known))))
-    return builder(n_outputs=n_outputs, **params)
+    return builder(n_outputs=n_outputs, **check_params(name, params))
 
 
 class SameConv2DLayer(Conv2DLayer):
@@ -181,7 +254,7 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
         parameters) instead of flattening it.
     """
     if not 1 <= depth <= 6:
-        raise ValueError("breeze depth must be 1-6, got %r" % depth)
+        raise UsageError("net breeze: depth=%r must be 1-6" % depth)
     layer = InputLayer(INPUT_SHAPE, name="input")
     for b in range(depth):
         filters = min(256, width * 2 ** b)
