@@ -1163,8 +1163,9 @@ class Driver(object):
         return write_outputs(study, self.space, self.study_dir)
 
     def open(self):
-        """Open (or create) the storage and the study; check that a resumed
-        study has this space and seed.  :meth:`run` calls it; call it first
+        """Sample the configurations (a failing ``suggest`` stops here), open
+        (or create) the storage and the study; check that a resumed study
+        has this space and seed.  :meth:`run` calls it; call it first
         to report these errors before anything else happens.
 
         Returns
@@ -1176,6 +1177,8 @@ class Driver(object):
         kfkd.errors.SearchError
         """
         if self._opened is None:
+            # a suggest() that fails, before anything is written
+            sample_configs(self.space, self.seed, max(1, self.n_trials))
             storage = open_storage(self.storage_url, self.study_dir)
             self._opened = (storage, open_study(
                 storage, self.study_name, self.space, self.seed,
