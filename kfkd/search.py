@@ -17,9 +17,18 @@ jobs.  Here:
   with its own ``THEANO_FLAGS`` device and BLAS/OpenMP thread count, claim
   waiting trials from the study, train them (:func:`run_trial`) and record
   the result, so a killed driver or worker loses no finished trial;
-* the driver keeps the slots busy, requeues trials whose worker died,
-  shows progress, and writes ``results.csv``, ``best.json``, the best model
-  and the 3D surfaces (:mod:`kfkd.plots`).
+* the driver keeps the slots busy, requeues trials whose worker was
+  stopped (``error=interrupted``) or killed (SIGKILL from the OOM killer, a
+  segfault: retried :data:`MAX_CRASH_RETRIES` times, then failed with the
+  cause), shows progress, and writes ``results.csv``, ``best.json``, the
+  best model and the 3D surfaces (:mod:`kfkd.plots`);
+* a journal file whose last record a crash cut mid-write is repaired when
+  opened: the torn tail is moved, byte for byte, to ``journal.log.torn``
+  (:func:`repair_journal`).
+
+Bad options, spaces, storage URLs and resumes with another seed or space
+raise :class:`kfkd.errors.UsageError` / :class:`kfkd.errors.SearchError`
+(one line from the ``kfkd`` command) before anything is written.
 
 A **trial** is one kfkd training run (:func:`kfkd.train.trainer_from_config`)
 with early stopping under a per-trial budget; its value is the best
@@ -294,7 +303,7 @@ def repair_journal(path):
         os.truncate(path, good)
     finally:
         lock.release()
-    print("kfkd search: warning: study journal %s: a record cut short by a "
+    print("kfkd: warning: study journal %s: a record cut short by a "
           "crash at line %d; kept the %d records before it, moved the %d "
           "byte(s) from there on to %s" % (path, records + 1, records,
                                            len(tail), torn),
@@ -741,13 +750,18 @@ def _work(study_name, storage, out_dir, device, data_dir, minutes, limit,
 
 # -- driver-side bookkeeping ------------------------------------------------------
 def _pid_alive(pid):
+    """Whether process ``pid`` runs (a zombie nobody reaped does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):  # not Linux, or gone meanwhile
+        return True
 
 
 def _counts_toward_total(trial):
