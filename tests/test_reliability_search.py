@@ -140,6 +140,26 @@ def test_plot_search_missing_study_creates_nothing(kfkd_fails, tmp_path):
                names=["nope"], untouched=[out])
 
 
+PLOT_ROWS = [
+    ("storage-nonsense", ["--storage", "nonsense://x"], ["--storage",
+                                                        "nonsense"]),
+    ("storage-no-database", ["--storage", "postgresql+psycopg://h"],
+     ["--storage", "database"]),
+    ("storage-unreachable", ["--storage",
+                             "postgresql+psycopg://u:p@127.0.0.1:1/db"],
+     ["--storage", "127.0.0.1:1/db"]),
+    ("study-name-path", ["--study", "a/b"], ["--study", "a/b"]),
+]
+
+
+@pytest.mark.parametrize("argv, names", [r[1:] for r in PLOT_ROWS],
+                         ids=[r[0] for r in PLOT_ROWS])
+def test_plot_search_refuses_in_one_line(kfkd_fails, tmp_path, argv, names):
+    out = tmp_path / "out"
+    kfkd_fails(["plot-search", "--out", out] + argv, names=names,
+               untouched=[out])
+
+
 def test_plot_search_other_study_name_in_storage(kfkd_fails, tmp_path):
     db = tmp_path / "studies.db"
     search.open_study(search.open_storage("sqlite:///%s" % db, None), "a",
