@@ -14,5 +14,8 @@ setup(
         "theano-pymc==1.1.2", "Lasagne==0.1", "numpy==1.23.5", "scipy",
         "pandas", "matplotlib", "tqdm", "optuna", "opencv-python-headless",
     ],
+    # a PostgreSQL study shared by workers on several machines:
+    # pip install -e .[postgres], then --storage postgresql+psycopg://...
+    extras_require={"postgres": ["psycopg[binary]==3.3.9"]},
     entry_points={"console_scripts": ["kfkd = kfkd.cli:main"]},
 )

@@ -7,9 +7,10 @@ surfaces in 3D.  Same options as ``kfkd search``::
     python experiments/grid_search.py                       # 8 trials, 2 CPU workers
     python experiments/grid_search.py --trials 40 --minutes-per-trial 20
     python experiments/grid_search.py --devices cuda0,cuda1
-    python experiments/grid_search.py --storage postgresql://u:pw@host/kfkd --study big
+    python experiments/grid_search.py --storage postgresql+psycopg://u:pw@host/kfkd --study big
 
-Rerunning the same command resumes the study.  Outputs: runs/<study>/.
+(PostgreSQL needs its driver: ``pip install -e .[postgres]``.)  Rerunning the
+same command resumes the study.  Outputs: runs/<study>/.
 """
 import os
 import sys

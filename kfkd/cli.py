@@ -272,15 +272,16 @@ def cmd_submit(args):
 def cmd_search(args):
     from . import search
 
-    space = search.load_space(args.space)
-    study = args.study or space.name
     devices = search.parse_devices(args.devices, args.workers)
+    space = search.load_space(args.space)
+    study = search.check_study_name(args.study or space.name)
     driver = search.Driver(space, study, args.trials, devices, args.out,
                            args.storage, args.data_dir, args.limit,
                            args.minutes_per_trial, args.seed, args.join,
                            verbose=not args.quiet)
     from .data import resolve_data_dir
     resolve_data_dir(args.data_dir)  # fail here, in one line, not per worker
+    driver.open()  # storage URL, database, resume with another seed: one line
     print("study %s: %d trials of space %s on %s (%d thread(s) each), "
           "%s min per trial -> %s" % (
               study, args.trials, space.name, ",".join(devices),
@@ -296,10 +297,10 @@ def cmd_search(args):
 def cmd_plot_search(args):
     from . import search
 
-    study_dir = os.path.join(args.out, args.study)
-    storage = search.open_storage(args.storage, study_dir)
-    study = search.open_study(storage, args.study)
-    space = search.load_space(study.user_attrs["space"])
+    study_dir = os.path.join(args.out, search.check_study_name(args.study))
+    storage = search.open_storage(args.storage, study_dir, create=False)
+    study = search.open_study(storage, args.study, create=False)
+    space = search.study_space(study)
     best = search.write_outputs(study, space, study_dir)
     print("redrew %s (best trial %s)" % (study_dir, best.get("number")))
 
