@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+from .devices import check_devices
+
 __all__ = ["main", "build_parser", "train_config"]
 
 
@@ -275,6 +277,7 @@ def cmd_search(args):
     space = search.load_space(args.space)
     study = args.study or space.name
     devices = search.parse_devices(args.devices, args.workers)
+    check_devices(devices)  # one line on what a GPU slot lacks, no worker
     driver = search.Driver(space, study, args.trials, devices, args.out,
                            args.storage, args.data_dir, args.limit,
                            args.minutes_per_trial, args.seed, args.join,

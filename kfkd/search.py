@@ -259,14 +259,21 @@ def worker_env(device, threads, environ=None):
     """Environment of a worker: its Theano device and its thread count.
 
     ``THEANO_FLAGS`` gets ``device=<device>`` (appended, so it wins over the
-    user's own device flag); ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
+    user's own device flag), and ``floatX=float32`` on a GPU slot; each
+    worker activates its own device, the driver never touches a GPU
+    (theano-pymc forbids a child from starting the GPU after its parent
+    did); ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
     ``MKL_NUM_THREADS`` are set to ``threads`` so that workers do not
     oversubscribe the cores.
     """
     env = dict(os.environ if environ is None else environ)
-    flags = [f for f in env.get("THEANO_FLAGS", "").split(",") if f]
-    flags = [f for f in flags if not f.strip().startswith("device=")]
-    env["THEANO_FLAGS"] = ",".join(flags + ["device=%s" % device])
+    pinned = {"device": device}
+    if device.startswith("cuda"):  # the GPU backend computes in float32
+        pinned["floatX"] = "float32"
+    flags = [f for f in env.get("THEANO_FLAGS", "").split(",") if f
+             and f.split("=")[0].strip() not in pinned]
+    env["THEANO_FLAGS"] = ",".join(
+        flags + ["%s=%s" % kv for kv in pinned.items()])
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     return env
