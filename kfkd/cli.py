@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+from .devices import check_devices
+
 __all__ = ["main", "build_parser", "train_config"]
 
 
@@ -273,6 +275,7 @@ def cmd_search(args):
     from . import search
 
     devices = search.parse_devices(args.devices, args.workers)
+    check_devices(devices)  # one line on what a GPU slot lacks, no worker
     space = search.load_space(args.space)
     study = search.check_study_name(args.study or space.name)
     driver = search.Driver(space, study, args.trials, devices, args.out,

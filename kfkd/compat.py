@@ -43,6 +43,7 @@ __all__ = ["theano", "lasagne", "theano_flags", "default_compiledir",
            "blas_ldflags", "DeviceUnavailableError", "check_device"]
 
 
+from .devices import gpu_problem, is_gpu  # noqa: E402  (no theano)
 from .errors import DeviceUnavailableError  # noqa: E402
 
 
@@ -191,25 +192,22 @@ def check_device(device):
     Raises
     ------
     DeviceUnavailableError
-        ``device`` is a GPU and Theano has no working GPU backend (pygpu,
-        theano-pymc's GPU backend, is not on PyPI), or Theano was configured
-        for another device.  kfkd never silently runs a GPU job on the CPU.
+        ``device`` is a GPU and Theano could not activate it (the message
+        names what is missing: :func:`kfkd.devices.gpu_problem`), or Theano
+        was configured for another device.  kfkd never silently runs a GPU
+        job on the CPU.
     """
     active = theano.config.device
-    if device == active:
-        if device.startswith(("cuda", "gpu", "opencl")):
-            try:
-                from theano.gpuarray import pygpu_activated
-            except ImportError:
-                pygpu_activated = False
-            if not pygpu_activated:
-                raise DeviceUnavailableError(
-                    "device %r: Theano cannot activate a GPU here (pygpu, "
-                    "theano-pymc's GPU backend, is not installed)" % device)
+    if device == active and not is_gpu(device):
         return
+    if device == active:
+        try:
+            from theano.gpuarray import pygpu_activated
+        except ImportError:
+            pygpu_activated = False
+        if pygpu_activated:
+            return
     raise DeviceUnavailableError(
         "device %r requested but Theano is running on %r%s" % (
-            device, active,
-            "" if not device.startswith(("cuda", "gpu", "opencl")) else
-            ": Theano cannot activate that GPU (pygpu, theano-pymc's GPU "
-            "backend, is not installed)"))
+            device, active, "" if not is_gpu(device) else
+            ": missing %s" % (gpu_problem(device) or "an active GPU context")))

@@ -53,6 +53,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from .data import DataNotFoundError
+from .devices import DEVICE_PATTERN, is_gpu
 from .errors import DeviceUnavailableError, SearchError, UsageError
 from .fileio import atomic_write, write_json
 
@@ -81,9 +82,6 @@ INTERRUPTED = "interrupted"
 #: A configuration whose worker is killed (SIGKILL from the OOM killer, a
 #: segfault) is queued again this many times, then recorded as failed.
 MAX_CRASH_RETRIES = 2
-
-#: Device slot names Theano knows: cpu, cuda, cuda0, gpu1, opencl0:1.
-DEVICE_RE = re.compile(r"^(cpu|cuda\d*|gpu\d*|opencl\d+:\d+)$")
 
 #: A worker that dies this many times before running any trial stops the
 #: search (a broken installation, not a configuration's fault).
@@ -510,10 +508,9 @@ def parse_devices(devices=None, workers=None):
                          "more of cpu, cuda, cuda0, cuda1, ... separated by "
                          "commas" % devices)
     for d in slots:
-        if not DEVICE_RE.match(d):
+        if not DEVICE_PATTERN.match(d):
             raise UsageError("--devices %r: unknown device %r (cpu, cuda, "
-                             "cuda0, cuda1, ..., gpu0, opencl0:0)"
-                             % (devices, d))
+                             "cuda0, cuda1, ..., opencl0:0)" % (devices, d))
     return slots
 
 
@@ -521,14 +518,21 @@ def worker_env(device, threads, environ=None):
     """Environment of a worker: its Theano device and its thread count.
 
     ``THEANO_FLAGS`` gets ``device=<device>`` (appended, so it wins over the
-    user's own device flag); ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
+    user's own device flag), and ``floatX=float32`` on a GPU slot; each
+    worker activates its own device, the driver never touches a GPU
+    (theano-pymc forbids a child from starting the GPU after its parent
+    did); ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
     ``MKL_NUM_THREADS`` are set to ``threads`` so that workers do not
     oversubscribe the cores.
     """
     env = dict(os.environ if environ is None else environ)
-    flags = [f for f in env.get("THEANO_FLAGS", "").split(",") if f]
-    flags = [f for f in flags if not f.strip().startswith("device=")]
-    env["THEANO_FLAGS"] = ",".join(flags + ["device=%s" % device])
+    pinned = {"device": device}
+    if is_gpu(device):  # the GPU backend computes in float32
+        pinned["floatX"] = "float32"
+    flags = [f for f in env.get("THEANO_FLAGS", "").split(",") if f
+             and f.split("=")[0].strip() not in pinned]
+    env["THEANO_FLAGS"] = ",".join(
+        flags + ["%s=%s" % kv for kv in pinned.items()])
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     return env

@@ -25,3 +25,21 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ setup.py -nt "$st
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
   touch "$stamp"
 fi
+
+# Theano's GPU backend: pygpu is not on PyPI; Debian's python3-pygpu 0.7.6
+# (with libgpuarray-dev, the headers Theano's GPU ops compile against) is.
+# Only the pygpu package is linked into .venv, never Debian's numpy.
+pygpu_dir=/usr/lib/python3/dist-packages/pygpu
+if [ ! -d "$pygpu_dir" ] || [ ! -f /usr/include/gpuarray/types.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing python3-pygpu and libgpuarray-dev (Theano's GPU backend)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pygpu libgpuarray-dev) >/dev/null \
+      || echo "setup: could not install python3-pygpu; GPU devices stay unavailable (CPU unaffected)"
+  else
+    echo "setup: no GPU backend: as root, apt-get install python3-pygpu libgpuarray-dev, then rerun scripts/setup.sh"
+  fi
+fi
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ -d "$pygpu_dir" ] && [ ! -e "$site/pygpu" ]; then
+  ln -s "$pygpu_dir" "$site/pygpu"
+fi

@@ -8,6 +8,12 @@ DEFAULT_DATA_DIR = os.path.join(REPO, "..", "shared", "data", "kfkd")
 os.environ.setdefault("KFKD_DATA_DIR", DEFAULT_DATA_DIR)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "gpu: needs a CUDA GPU that Theano can activate (skipped "
+        "elsewhere with the reason)")
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     """The Kaggle-format data folder ($KFKD_DATA_DIR, else ../shared/data/kfkd)."""

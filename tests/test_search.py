@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from kfkd import search
+from kfkd.devices import gpu_problem
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "experiments", "grid_search.py")
@@ -166,15 +167,17 @@ def test_failing_configuration_is_recorded_and_search_goes_on(tmp_path):
     assert (frame.state == "COMPLETE").sum() == 4 - len(failed)
 
 
-def test_gpu_device_without_theano_gpu_fails_clearly(tmp_path):
+def test_gpu_device_without_theano_gpu_fails_before_any_worker(tmp_path):
+    problem = gpu_problem("cuda0")
+    if problem is None:
+        pytest.skip("this machine has a GPU Theano can activate")
     proc = run_search(tmp_path, "--trials", "2", "--devices", "cuda0",
                       timeout=300)
     assert proc.returncode == 2
-    assert "cuda0" in proc.stderr and "pygpu" in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("kfkd search: error:")
-    frame = results(tmp_path)
-    assert not (frame.state == "COMPLETE").any()
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kfkd search: error:")
+    assert "cuda0" in lines[0] and problem in lines[0]
+    assert not os.path.exists(os.path.join(str(tmp_path), "default"))
 
 
 def test_sampling_is_seeded_and_extends_reproducibly():
@@ -199,7 +202,7 @@ def test_parse_devices():
     with pytest.raises(ValueError):
         search.parse_devices("tpu0")
     env = search.worker_env("cuda1", 1, {"THEANO_FLAGS": "device=cpu,floatX=float32"})
-    assert env["THEANO_FLAGS"] == "floatX=float32,device=cuda1"
+    assert env["THEANO_FLAGS"] == "device=cuda1,floatX=float32"
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == "1"
 
 
