@@ -323,14 +323,6 @@ def _check_output_folder(path, option="--out"):
                          % (option, path))
 
 
-def _check_input_file(path, option):
-    """UsageError unless ``path`` is an existing file (not a folder)."""
-    if os.path.isdir(path):
-        raise UsageError("%s %s: is a folder, not a file" % (option, path))
-    if not os.path.isfile(path):
-        raise UsageError("%s %s: no such file" % (option, path))
-
-
 def _check_split(args):
     """``--limit`` faces must leave at least one training and one
     validation face after the ``--val-fraction`` split."""
@@ -374,20 +366,12 @@ def _check_predict(args):
 
 def _check_detect(args):
     _check_output_folder(args.out)
-    for photo in args.photos:
-        if os.path.isdir(photo):
-            raise UsageError("PHOTO %s: is a folder, not a photo" % photo)
-
-
-def _check_video(args):
-    _check_input_file(args.input, "IN")
-    _check_output_file(args.out)
 
 
 CHECKS = {"train": _check_train, "evaluate": _check_split,
           "search": _check_search, "predict": _check_predict,
           "submit": _check_predict, "detect": _check_detect,
-          "video": _check_video}
+          "video": _check_predict}
 
 
 def check_args(args):
@@ -398,7 +382,8 @@ def check_args(args):
     (``--out`` an existing folder where a file is written, or a file where
     a folder is, or in a missing folder), ``--limit`` against
     ``--val-fraction``, ``--net`` and ``--param`` (:func:`kfkd.nets.
-    check_params`), the input of ``kfkd video``.
+    check_params`).  Input files (data, photos, videos, models) are checked
+    by their readers, also before anything compiles.
 
     Raises
     ------
@@ -553,10 +538,10 @@ def cmd_detect(args):
 
 def cmd_video(args):
     from .model import load_model
-    from .pipeline import FaceDetector, KeypointPipeline, process_video
+    from .pipeline import (FaceDetector, KeypointPipeline, process_video,
+                           video_info)
 
-    if not os.path.isfile(args.input):
-        raise FileNotFoundError("%s: no such file" % args.input)
+    video_info(args.input)  # not a video: fails before Theano
     pipeline = KeypointPipeline(load_model(args.model),
                                 detector=FaceDetector.for_video())
     stats = process_video(args.input, args.out, pipeline, blur=args.blur,
