@@ -46,8 +46,8 @@ class _Parser(argparse.ArgumentParser):
 def _interval(lo, hi, lo_open, hi_open):
     """Human form of a range: '>= 1', '> 0', '[0, 1)', ..."""
     if hi is None:
-        return "%s %g" % (">" if lo_open else ">=", lo)
-    return "%s%g, %g%s" % ("(" if lo_open else "[", lo, hi,
+        return "%s %s" % (">" if lo_open else ">=", lo)
+    return "%s%s, %s%s" % ("(" if lo_open else "[", lo, hi,
                            ")" if hi_open else "]")
 
 
