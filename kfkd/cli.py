@@ -10,13 +10,14 @@ import math
 import os
 import sys
 
+from .augment import RANGES
 from .data import VAL_FRACTION, split_sizes
 from .errors import UsageError
 
 __all__ = ["main", "build_parser", "train_config", "check_args",
            "in_range", "positive_int", "non_negative_int", "seed_int",
            "positive_float", "non_negative_float", "fraction",
-           "probability", "unit_interval", "degrees", "shift_px"]
+           "probability", "augment_range"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,9 +46,12 @@ class _Parser(argparse.ArgumentParser):
 # -- option types: every numeric option is checked when it is parsed -------
 def _interval(lo, hi, lo_open, hi_open):
     """Human form of a range: '>= 1', '> 0', '[0, 1)', ..."""
+    def text(bound):
+        return "%d" % bound if isinstance(bound, int) else "%g" % bound
+
     if hi is None:
-        return "%s %s" % (">" if lo_open else ">=", lo)
-    return "%s%s, %s%s" % ("(" if lo_open else "[", lo, hi,
+        return "%s %s" % (">" if lo_open else ">=", text(lo))
+    return "%s%s, %s%s" % ("(" if lo_open else "[", text(lo), text(hi),
                            ")" if hi_open else "]")
 
 
@@ -108,18 +112,19 @@ non_negative_int = in_range(int, 0)
 seed_int = in_range(int, 0, 2 ** 32 - 1)
 #: finite floats > 0 (--lr, --max-minutes, --minutes-per-trial)
 positive_float = in_range(float, 0, lo_open=True)
-#: finite floats >= 0 (--l1, --l2, --brightness)
+#: finite floats >= 0 (--l1, --l2, --lr-end)
 non_negative_float = in_range(float, 0)
 #: a share strictly between 0 and 1 (--val-fraction)
 fraction = in_range(float, 0, 1, lo_open=True, hi_open=True)
-#: [0, 1): momentum, relative scale change
+#: [0, 1): momentum
 probability = in_range(float, 0, 1, hi_open=True)
-#: [0, 1]: relative contrast change
-unit_interval = in_range(float, 0, 1)
-#: maximum rotation of the augmentation, degrees in [0, 180]
-degrees = in_range(float, 0, 180)
-#: maximum shift of the augmentation, pixels in [0, 48] (half the frame)
-shift_px = in_range(float, 0, 48)
+
+
+def augment_range(name):
+    """The argparse ``type`` of augmentation strength ``name``: its range in
+    :data:`kfkd.augment.RANGES` (``--rotation``: degrees in [0, 180])."""
+    lo, hi, hi_open = RANGES[name]
+    return in_range(float, lo, hi, hi_open=hi_open)
 
 
 def _value(text):
@@ -183,14 +188,16 @@ def build_parser():
     p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--no-flip", dest="flip", action="store_false",
                    help="no horizontal flips")
-    p.add_argument("--rotation", type=degrees, default=10.0,
-                   help="max degrees, 0-180")
-    p.add_argument("--shift", type=shift_px, default=3.0,
+    p.add_argument("--rotation", type=augment_range("rotation"),
+                   default=10.0, help="max degrees, 0-180")
+    p.add_argument("--shift", type=augment_range("shift"), default=3.0,
                    help="max pixels, 0-48")
-    p.add_argument("--scale", type=probability, default=0.05,
+    p.add_argument("--scale", type=augment_range("scale"), default=0.05,
                    help="max relative scale change, in [0, 1)")
-    p.add_argument("--brightness", type=non_negative_float, default=0.0)
-    p.add_argument("--contrast", type=unit_interval, default=0.0)
+    p.add_argument("--brightness", type=augment_range("brightness"),
+                   default=0.0, help="max intensity change, 0-1")
+    p.add_argument("--contrast", type=augment_range("contrast"), default=0.0,
+                   help="max relative contrast change, 0-1")
     p.add_argument("--no-augment", action="store_true",
                    help="no augmentation at all")
     p.add_argument("--exposure", choices=("clahe", "hist"),
