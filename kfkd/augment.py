@@ -31,7 +31,7 @@ import numbers
 import cv2
 import numpy as np
 
-from .keypoints import FRAME, KeypointSchema
+from .keypoints import KeypointSchema
 
 __all__ = ["flip_horizontal", "affine_matrix", "transform_keypoints",
            "warp_images", "Augmenter", "equalize_exposure",
@@ -42,9 +42,10 @@ EXPOSURE_METHODS = ("clahe", "hist")
 
 #: Range of each numeric :class:`Augmenter` strength, ``(low, high,
 #: high_open)``: a finite number >= ``low`` and <= ``high`` (< ``high`` when
-#: ``high_open``).  ``kfkd train`` checks its options against these ranges.
+#: ``high_open``; no upper bound when ``high`` is None).  ``kfkd train``
+#: checks its options against these ranges.
 RANGES = {"rotation": (0.0, 180.0, False),  # degrees
-          "shift": (0.0, FRAME / 2.0, False),  # pixels: half the frame
+          "shift": (0.0, None, False),  # pixels
           "scale": (0.0, 1.0, True),  # relative zoom
           "brightness": (0.0, 1.0, False),  # the [0, 1] intensity scale
           "contrast": (0.0, 1.0, False)}  # relative contrast
@@ -411,11 +412,12 @@ class Augmenter(object):
         for name, (lo, hi, hi_open) in RANGES.items():
             value = getattr(self, name)
             ok = (isinstance(value, numbers.Real) and math.isfinite(value)
-                  and lo <= value and (value < hi if hi_open else value <= hi))
+                  and lo <= value and (hi is None or (
+                      value < hi if hi_open else value <= hi)))
             if not ok:
-                raise ValueError("%s must be a finite number in [%g, %g%s, "
-                                 "got %r" % (name, lo, hi,
-                                             ")" if hi_open else "]", value))
+                raise ValueError("%s must be a finite number %s, got %r" % (
+                    name, ">= %g" % lo if hi is None else "in [%g, %g%s" % (
+                        lo, hi, ")" if hi_open else "]"), value))
         if self.border not in _BORDERS:
             raise ValueError("border must be one of %s, got %r"
                              % (", ".join(sorted(_BORDERS)), self.border))

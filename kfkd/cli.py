@@ -13,11 +13,12 @@ import sys
 from .augment import RANGES
 from .data import VAL_FRACTION, split_sizes
 from .errors import UsageError
+from .keypoints import FRAME
 
 __all__ = ["main", "build_parser", "train_config", "check_args",
            "in_range", "positive_int", "non_negative_int", "seed_int",
            "positive_float", "non_negative_float", "fraction",
-           "probability", "augment_range"]
+           "probability", "augment_range", "MAX_SHIFT"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,11 +121,17 @@ fraction = in_range(float, 0, 1, lo_open=True, hi_open=True)
 probability = in_range(float, 0, 1, hi_open=True)
 
 
-def augment_range(name):
+#: Largest ``--shift`` of ``kfkd train``, pixels: half the frame (a shift
+#: beyond it moves every keypoint out of the face; the library allows it).
+MAX_SHIFT = FRAME // 2
+
+
+def augment_range(name, hi=None):
     """The argparse ``type`` of augmentation strength ``name``: its range in
-    :data:`kfkd.augment.RANGES` (``--rotation``: degrees in [0, 180])."""
-    lo, hi, hi_open = RANGES[name]
-    return in_range(float, lo, hi, hi_open=hi_open)
+    :data:`kfkd.augment.RANGES` (``--rotation``: degrees in [0, 180]), with
+    ``hi`` as upper bound where the library sets none."""
+    lo, top, hi_open = RANGES[name]
+    return in_range(float, lo, hi if top is None else top, hi_open=hi_open)
 
 
 def _value(text):
@@ -190,7 +197,8 @@ def build_parser():
                    help="no horizontal flips")
     p.add_argument("--rotation", type=augment_range("rotation"),
                    default=10.0, help="max degrees, 0-180")
-    p.add_argument("--shift", type=augment_range("shift"), default=3.0,
+    p.add_argument("--shift", type=augment_range("shift", MAX_SHIFT),
+                   default=3.0,
                    help="max pixels, 0-48")
     p.add_argument("--scale", type=augment_range("scale"), default=0.05,
                    help="max relative scale change, in [0, 1)")
