@@ -3,6 +3,13 @@
 ``kfkd train``, ``kfkd evaluate``, ``kfkd predict`` (and the subcommands
 that later modules add).  Data errors end the command with one line on
 stderr and exit status 2, never a traceback.
+
+Arguments are checked in one place, before any data loads or anything
+compiles: each numeric option by its argparse ``type`` (:func:`in_range`:
+a finite number in the option's range), then what one option cannot check
+alone by :func:`check_args` (output paths, ``--limit`` against
+``--val-fraction``, ``--net`` with its ``--param`` values).  An argparse
+error is one line too (``kfkd CMD: error: argument --batch-size: ...``).
 """
 import argparse
 import json
