@@ -418,7 +418,8 @@ def load_test(path, verbose=True):
     Raises
     ------
     DataNotFoundError, DataError
-        As :func:`load_training`; also a non-integer or repeated ImageId.
+        As :func:`load_training`; also a non-integer, repeated or too large
+        (more than :data:`MAX_ID`) ImageId.
     """
     frame, sha = _read_table(path, ("ImageId", "Image"))
     ids = _parse_ids(path, frame, "ImageId", unique=True)
@@ -427,6 +428,9 @@ def load_test(path, verbose=True):
 
 
 def _parse_ids(path, frame, column, unique=False):
+    """Column ``column`` of ``frame`` as (N,) int64 ids; DataError naming the
+    file, row and column of the first id that is not a non-negative integer,
+    is larger than :data:`MAX_ID` (int64), or (``unique``) repeats."""
     values = frame[column].str.strip()
     ok = values.str.fullmatch(r"\d+")
     if not ok.all():
@@ -462,7 +466,8 @@ def load_lookup(path, verbose=True):
     ------
     DataNotFoundError, DataError
         Empty file, wrong columns, a non-integer or repeated RowId, a
-        non-integer ImageId, an empty FeatureName.
+        non-integer ImageId, an id larger than :data:`MAX_ID`, an empty
+        FeatureName.
     """
     frame, sha = _read_table(path, ("RowId", "ImageId", "FeatureName",
                                     "Location"), optional=1)
