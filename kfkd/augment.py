@@ -25,6 +25,7 @@ Examples
 >>> out.shape, out.dtype, kp.shape, kp.dtype
 ((4, 1, 96, 96), dtype('float32'), (4, 30), dtype('float32'))
 """
+import math
 import numbers
 
 import cv2
@@ -34,10 +35,20 @@ from .keypoints import KeypointSchema
 
 __all__ = ["flip_horizontal", "affine_matrix", "transform_keypoints",
            "warp_images", "Augmenter", "equalize_exposure",
-           "EXPOSURE_METHODS", "check_images"]
+           "EXPOSURE_METHODS", "check_images", "RANGES"]
 
 #: Methods understood by :func:`equalize_exposure`.
 EXPOSURE_METHODS = ("clahe", "hist")
+
+#: Range of each numeric :class:`Augmenter` strength, ``(low, high,
+#: high_open)``: a finite number >= ``low`` and <= ``high`` (< ``high`` when
+#: ``high_open``; no upper bound when ``high`` is None).  ``kfkd train``
+#: checks its options against these ranges.
+RANGES = {"rotation": (0.0, 180.0, False),  # degrees
+          "shift": (0.0, None, False),  # pixels
+          "scale": (0.0, 1.0, True),  # relative zoom
+          "brightness": (0.0, 1.0, False),  # the [0, 1] intensity scale
+          "contrast": (0.0, 1.0, False)}  # relative contrast
 
 _BORDERS = {"replicate": cv2.BORDER_REPLICATE,
             "reflect": cv2.BORDER_REFLECT_101,
@@ -398,15 +409,15 @@ class Augmenter(object):
         if not 0 <= p <= 1:
             raise ValueError("flip must be a bool or a probability in [0, 1], "
                              "got %r" % (self.flip,))
-        for name in ("rotation", "shift", "brightness"):
-            if not getattr(self, name) >= 0:
-                raise ValueError("%s must be >= 0, got %r"
-                                 % (name, getattr(self, name)))
-        if not 0 <= self.scale < 1:
-            raise ValueError("scale must be in [0, 1), got %r" % (self.scale,))
-        if not 0 <= self.contrast <= 1:
-            raise ValueError("contrast must be in [0, 1], got %r"
-                             % (self.contrast,))
+        for name, (lo, hi, hi_open) in RANGES.items():
+            value = getattr(self, name)
+            ok = (isinstance(value, numbers.Real) and math.isfinite(value)
+                  and lo <= value and (hi is None or (
+                      value < hi if hi_open else value <= hi)))
+            if not ok:
+                raise ValueError("%s must be a finite number %s, got %r" % (
+                    name, ">= %g" % lo if hi is None else "in [%g, %g%s" % (
+                        lo, hi, ")" if hi_open else "]"), value))
         if self.border not in _BORDERS:
             raise ValueError("border must be one of %s, got %r"
                              % (", ".join(sorted(_BORDERS)), self.border))

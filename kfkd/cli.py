@@ -3,15 +3,143 @@
 ``kfkd train``, ``kfkd evaluate``, ``kfkd predict`` (and the subcommands
 that later modules add).  Data errors end the command with one line on
 stderr and exit status 2, never a traceback.
+
+Arguments are checked in one place, before any data loads or anything
+compiles: each numeric option by its argparse ``type`` (:func:`in_range`:
+a finite number in the option's range), then what one option cannot check
+alone by :func:`check_args` (output paths, ``--limit`` against
+``--val-fraction``, ``--net`` with its ``--param`` values).  An argparse
+error is one line too (``kfkd CMD: error: argument --batch-size: ...``).
 """
 import argparse
 import json
+import math
 import os
 import sys
 
+from .augment import RANGES
+from .data import VAL_FRACTION, split_sizes
 from .devices import check_devices
+from .errors import UsageError
+from .keypoints import FRAME
 
-__all__ = ["main", "build_parser", "train_config"]
+__all__ = ["main", "build_parser", "train_config", "check_args",
+           "in_range", "positive_int", "non_negative_int", "seed_int",
+           "positive_float", "non_negative_float", "fraction",
+           "probability", "augment_range", "MAX_SHIFT"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose errors are one line, ``PROG: error: MSG``.
+
+    Used for ``kfkd`` and every subcommand (argparse makes subparsers of the
+    parser's own class), so that a bad option ends like any other user
+    error: one line on stderr naming the option, exit status 2, no usage
+    block (``kfkd CMD --help`` shows it).
+    """
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s\n" % (self.prog, message))
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but unrecognized arguments are reported by the
+        subcommand's parser (``kfkd train: error: ...``)."""
+        args, extra = self.parse_known_args(args, namespace)
+        if extra:
+            commands = getattr(self, "commands", {})
+            parser = commands.get(getattr(args, "command", None), self)
+            parser.error("unrecognized arguments: %s" % " ".join(extra))
+        return args
+
+
+# -- option types: every numeric option is checked when it is parsed -------
+def _interval(lo, hi, lo_open, hi_open):
+    """Human form of a range: '>= 1', '> 0', '[0, 1)', ..."""
+    def text(bound):
+        return "%d" % bound if isinstance(bound, int) else "%g" % bound
+
+    if hi is None:
+        return "%s %s" % (">" if lo_open else ">=", text(lo))
+    return "%s%s, %s%s" % ("(" if lo_open else "[", text(lo), text(hi),
+                           ")" if hi_open else "]")
+
+
+def in_range(kind, lo, hi=None, lo_open=False, hi_open=False):
+    """An argparse ``type``: a finite ``kind`` (int or float) in a range.
+
+    Parameters
+    ----------
+    kind : type
+        ``int`` or ``float``.
+    lo, hi : number or None
+        Bounds (``hi=None``: no upper bound).
+    lo_open, hi_open : bool
+        Exclude the bound itself.
+
+    Returns
+    -------
+    callable
+        ``convert(text) -> kind``; raises :class:`argparse.ArgumentTypeError`
+        (argparse prefixes the option: ``argument --batch-size: ...``) for
+        text that is not a number, NaN, an infinity or a value out of range.
+
+    Examples
+    --------
+    >>> in_range(float, 0, 1, hi_open=True)("0.5")
+    0.5
+    >>> in_range(int, 1)("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 0 is not >= 1
+    """
+    interval = _interval(lo, hi, lo_open, hi_open)
+
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not %s" % (
+                text, "an integer" if kind is int else "a number"))
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError("%r is not a finite number"
+                                             % text)
+        below = value <= lo if lo_open else value < lo
+        above = hi is not None and (value >= hi if hi_open else value > hi)
+        if below or above:
+            raise argparse.ArgumentTypeError("%s is not %s%s" % (
+                text, "in " if hi is not None else "", interval))
+        return value
+    convert.__name__ = "%s %s" % (kind.__name__, interval)
+    return convert
+
+
+#: integers >= 1: sizes and counts (--batch-size, --epochs, --limit, ...)
+positive_int = in_range(int, 1)
+#: integers >= 0 (--patience)
+non_negative_int = in_range(int, 0)
+#: a numpy RandomState seed, [0, 2**32 - 1]
+seed_int = in_range(int, 0, 2 ** 32 - 1)
+#: finite floats > 0 (--lr, --max-minutes, --minutes-per-trial)
+positive_float = in_range(float, 0, lo_open=True)
+#: finite floats >= 0 (--l1, --l2, --lr-end)
+non_negative_float = in_range(float, 0)
+#: a share strictly between 0 and 1 (--val-fraction)
+fraction = in_range(float, 0, 1, lo_open=True, hi_open=True)
+#: [0, 1): momentum
+probability = in_range(float, 0, 1, hi_open=True)
+
+
+#: Largest ``--shift`` of ``kfkd train``, pixels: half the frame (a shift
+#: beyond it moves every keypoint out of the face; the library allows it).
+MAX_SHIFT = FRAME // 2
+
+
+def augment_range(name, hi=None):
+    """The argparse ``type`` of augmentation strength ``name``: its range in
+    :data:`kfkd.augment.RANGES` (``--rotation``: degrees in [0, 180]), with
+    ``hi`` as upper bound where the library sets none."""
+    lo, top, hi_open = RANGES[name]
+    return in_range(float, lo, hi if top is None else top, hi_open=hi_open)
 
 
 def _value(text):
@@ -39,43 +167,53 @@ def _net_param(text):
 def _add_data_args(p):
     p.add_argument("--data-dir", help="folder with training.csv(.gz) etc. "
                    "(default: $KFKD_DATA_DIR)")
-    p.add_argument("--val-fraction", type=float, default=None,
+    p.add_argument("--val-fraction", type=fraction, default=None,
                    help="validation share of training.csv (default 0.2)")
-    p.add_argument("--limit", type=int, help="use only the first N faces")
+    p.add_argument("--limit", type=positive_int,
+                   help="use only the first N faces")
 
 
 def build_parser():
     """The argparse parser of the ``kfkd`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kfkd", description="Facial keypoint detection (Kaggle) with "
         "Lasagne/Theano.")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.commands = sub.choices  # name -> subparser, for their errors
 
     p = sub.add_parser("train", help="train a net, early-stopping on "
                        "validation RMSE")
     p.add_argument("--net", default="breeze", help="net1, net2, net6, breeze")
     p.add_argument("--out", required=True, help="model folder to write")
     _add_data_args(p)
-    p.add_argument("--epochs", dest="max_epochs", type=int, default=100)
-    p.add_argument("--max-minutes", type=float)
+    p.add_argument("--epochs", dest="max_epochs", type=positive_int,
+                   default=100)
+    p.add_argument("--max-minutes", type=positive_float)
     p.add_argument("--update", choices=("adam", "nesterov"), default="adam")
-    p.add_argument("--lr", dest="learning_rate", type=float, default=2e-3)
-    p.add_argument("--lr-end", dest="learning_rate_end", type=float)
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--momentum-end", type=float)
-    p.add_argument("--l1", type=float, default=0.0)
-    p.add_argument("--l2", type=float, default=0.0)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--patience", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", dest="learning_rate", type=positive_float,
+                   default=2e-3)
+    p.add_argument("--lr-end", dest="learning_rate_end",
+                   type=non_negative_float)
+    p.add_argument("--momentum", type=probability, default=0.9)
+    p.add_argument("--momentum-end", type=probability)
+    p.add_argument("--l1", type=non_negative_float, default=0.0)
+    p.add_argument("--l2", type=non_negative_float, default=0.0)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--patience", type=non_negative_int, default=20)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--no-flip", dest="flip", action="store_false",
                    help="no horizontal flips")
-    p.add_argument("--rotation", type=float, default=10.0, help="max degrees")
-    p.add_argument("--shift", type=float, default=3.0, help="max pixels")
-    p.add_argument("--scale", type=float, default=0.05,
-                   help="max relative scale change")
-    p.add_argument("--brightness", type=float, default=0.0)
-    p.add_argument("--contrast", type=float, default=0.0)
+    p.add_argument("--rotation", type=augment_range("rotation"),
+                   default=10.0, help="max degrees, 0-180")
+    p.add_argument("--shift", type=augment_range("shift", MAX_SHIFT),
+                   default=3.0,
+                   help="max pixels, 0-48")
+    p.add_argument("--scale", type=augment_range("scale"), default=0.05,
+                   help="max relative scale change, in [0, 1)")
+    p.add_argument("--brightness", type=augment_range("brightness"),
+                   default=0.0, help="max intensity change, 0-1")
+    p.add_argument("--contrast", type=augment_range("contrast"), default=0.0,
+                   help="max relative contrast change, 0-1")
     p.add_argument("--no-augment", action="store_true",
                    help="no augmentation at all")
     p.add_argument("--exposure", choices=("clahe", "hist"),
@@ -88,11 +226,11 @@ def build_parser():
     p = sub.add_parser("search", help="random grid search: trials as "
                        "parallel device jobs, resumable, 3D surfaces")
     p.add_argument("--data-dir")
-    p.add_argument("--trials", type=int, default=8,
+    p.add_argument("--trials", type=positive_int, default=8,
                    help="total trials of the study (default 8)")
-    p.add_argument("--minutes-per-trial", type=float, default=3.5,
+    p.add_argument("--minutes-per-trial", type=positive_float, default=3.5,
                    help="training budget of one trial (default 3.5)")
-    p.add_argument("--workers", type=int,
+    p.add_argument("--workers", type=positive_int,
                    help="N CPU worker processes (shorthand for --devices "
                    "cpu,...)")
     p.add_argument("--devices", help="one worker per device slot, e.g. "
@@ -107,8 +245,9 @@ def build_parser():
                    "in the study folder)")
     p.add_argument("--out", default="runs", help="outputs go to OUT/STUDY/ "
                    "(default runs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, help="use only the first N faces")
+    p.add_argument("--seed", type=seed_int, default=0)
+    p.add_argument("--limit", type=positive_int,
+                   help="use only the first N faces")
     p.add_argument("--join", action="store_true", help="only run workers on "
                    "an existing study (e.g. from another machine)")
     p.add_argument("--quiet", action="store_true")
@@ -185,6 +324,98 @@ def _add_submit_args(p):
                    "DATA_DIR/IdLookupTable.csv)")
     p.add_argument("--out", default="submission.csv",
                    help="submission CSV to write (default: submission.csv)")
+
+
+# -- checks across options, before any data loads or anything compiles ------
+def _check_output_file(path, option="--out"):
+    """UsageError unless ``path`` can be a new or replaced file: not a
+    folder, and in a folder that exists."""
+    if os.path.isdir(path):
+        raise UsageError("%s %s: is a folder; give the path of a file"
+                         % (option, path))
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError("%s %s: folder %s does not exist"
+                         % (option, path, parent))
+
+
+def _check_output_folder(path, option="--out"):
+    """UsageError when ``path`` exists and is not a folder."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError("%s %s: is an existing file, not a folder"
+                         % (option, path))
+
+
+def _check_split(args):
+    """``--limit`` faces must leave at least one training and one
+    validation face after the ``--val-fraction`` split."""
+    if getattr(args, "limit", None) is None:
+        return
+    val_fraction = getattr(args, "val_fraction", None) or VAL_FRACTION
+    try:
+        split_sizes(args.limit, val_fraction)
+    except ValueError as e:
+        raise UsageError("--limit %d with --val-fraction %g: %s"
+                         % (args.limit, val_fraction, e))
+
+
+def _check_net(args):
+    """``--net`` and every ``--param`` through :func:`kfkd.nets.check_params`
+    (imports Theano, compiles nothing); stores the checked values."""
+    from . import nets  # the Theano boundary
+
+    try:
+        params = nets.check_params(args.net, dict(args.net_params))
+    except UsageError as e:
+        option = "--param" if args.net in nets.NETS else "--net"
+        raise UsageError("%s: %s" % (option, e))
+    args.net_params = list(params.items())
+
+
+def _check_train(args):
+    _check_output_folder(args.out)
+    _check_split(args)
+    _check_net(args)
+
+
+def _check_search(args):
+    _check_output_folder(args.out)
+    _check_split(args)
+
+
+def _check_predict(args):
+    _check_output_file(args.out)
+
+
+def _check_detect(args):
+    _check_output_folder(args.out)
+
+
+CHECKS = {"train": _check_train, "evaluate": _check_split,
+          "search": _check_search, "predict": _check_predict,
+          "submit": _check_predict, "detect": _check_detect,
+          "video": _check_predict}
+
+
+def check_args(args):
+    """Check what one option cannot check alone, before any work starts.
+
+    The value of each numeric option is checked as it is parsed (its
+    ``type``: :func:`in_range`); this checks the rest: output paths
+    (``--out`` an existing folder where a file is written, or a file where
+    a folder is, or in a missing folder), ``--limit`` against
+    ``--val-fraction``, ``--net`` and ``--param`` (:func:`kfkd.nets.
+    check_params`).  Input files (data, photos, videos, models) are checked
+    by their readers, also before anything compiles.
+
+    Raises
+    ------
+    UsageError
+        Naming the option and the value.
+    """
+    check = CHECKS.get(args.command)
+    if check is not None:
+        check(args)
 
 
 def _split_kwargs(args):
@@ -332,10 +563,10 @@ def cmd_detect(args):
 
 def cmd_video(args):
     from .model import load_model
-    from .pipeline import FaceDetector, KeypointPipeline, process_video
+    from .pipeline import (FaceDetector, KeypointPipeline, process_video,
+                           video_info)
 
-    if not os.path.isfile(args.input):
-        raise FileNotFoundError("%s: no such file" % args.input)
+    video_info(args.input)  # not a video: fails before Theano
     pipeline = KeypointPipeline(load_model(args.model),
                                 detector=FaceDetector.for_video())
     stats = process_video(args.input, args.out, pipeline, blur=args.blur,
@@ -358,12 +589,12 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
 def main(argv=None):
     """Entry point of the ``kfkd`` console script (and ``python -m kfkd``)."""
     from .data import DataError, DataNotFoundError
-    from .errors import (DeviceUnavailableError, ModelError, SearchError,
-                         UsageError)
+    from .errors import DeviceUnavailableError, ModelError, SearchError
     from .submission import SubmissionError
 
     args = build_parser().parse_args(argv)
     try:
+        check_args(args)
         COMMANDS[args.command](args)
     except (DataError, DataNotFoundError, FileNotFoundError,
             SubmissionError, DeviceUnavailableError, UsageError, ModelError,

@@ -36,7 +36,8 @@ from .keypoints import FRAME, KAGGLE_COLUMNS, KeypointSchema
 __all__ = ["DataError", "DataNotFoundError", "KeypointData", "TestData",
            "GENUINE_SHA256", "N_PIXELS", "resolve_data_dir", "find_file",
            "load_training", "load_test", "load_lookup", "train_val_split",
-           "file_sha256", "load_split", "VAL_FRACTION", "SPLIT_SEED"]
+           "file_sha256", "load_split", "VAL_FRACTION", "SPLIT_SEED",
+           "split_sizes", "MAX_ID"]
 
 #: Pixels per image, 96 * 96.
 N_PIXELS = FRAME * FRAME
@@ -57,6 +58,9 @@ ENV_DATA_DIR = "KFKD_DATA_DIR"
 #: The validation split every kfkd command uses unless told otherwise, so
 #: that models are compared on the same faces.
 VAL_FRACTION, SPLIT_SEED = 0.2, 42
+
+#: Largest ImageId / RowId: ids are stored as int64.
+MAX_ID = np.iinfo(np.int64).max
 
 
 class DataError(ValueError):
@@ -414,7 +418,8 @@ def load_test(path, verbose=True):
     Raises
     ------
     DataNotFoundError, DataError
-        As :func:`load_training`; also a non-integer or repeated ImageId.
+        As :func:`load_training`; also a non-integer, repeated or too large
+        (more than :data:`MAX_ID`) ImageId.
     """
     frame, sha = _read_table(path, ("ImageId", "Image"))
     ids = _parse_ids(path, frame, "ImageId", unique=True)
@@ -423,12 +428,21 @@ def load_test(path, verbose=True):
 
 
 def _parse_ids(path, frame, column, unique=False):
+    """Column ``column`` of ``frame`` as (N,) int64 ids; DataError naming the
+    file, row and column of the first id that is not a non-negative integer,
+    is larger than :data:`MAX_ID` (int64), or (``unique``) repeats."""
     values = frame[column].str.strip()
     ok = values.str.fullmatch(r"\d+")
     if not ok.all():
         r = int(np.flatnonzero(~ok.values)[0])
         raise DataError(path, "%r is not a positive integer" % values.iloc[r],
                         row=r + 1, column=column)
+    digits = values.str.lstrip("0").str.len()
+    for r in np.flatnonzero(digits.values >= len(str(MAX_ID))):
+        if int(values.iloc[r]) > MAX_ID:
+            raise DataError(path, "%s is too large for an id (at most %d)"
+                            % (values.iloc[r], MAX_ID), row=int(r) + 1,
+                            column=column)
     ids = values.astype(np.int64).values
     if unique:
         dup = pd.Series(ids).duplicated().values
@@ -452,7 +466,8 @@ def load_lookup(path, verbose=True):
     ------
     DataNotFoundError, DataError
         Empty file, wrong columns, a non-integer or repeated RowId, a
-        non-integer ImageId, an empty FeatureName.
+        non-integer ImageId, an id larger than :data:`MAX_ID`, an empty
+        FeatureName.
     """
     frame, sha = _read_table(path, ("RowId", "ImageId", "FeatureName",
                                     "Location"), optional=1)
@@ -467,6 +482,32 @@ def load_lookup(path, verbose=True):
                         column="FeatureName")
     return pd.DataFrame({"RowId": row_ids, "ImageId": image_ids,
                          "FeatureName": names.values})
+
+
+def split_sizes(n, val_fraction=VAL_FRACTION):
+    """``(n_train, n_val)`` of :func:`train_val_split` for ``n`` faces.
+
+    ``n_val = max(1, round(n * val_fraction))``; both must be >= 1.
+
+    Raises
+    ------
+    ValueError
+        ``val_fraction`` not in (0, 1), or ``n`` faces too few to leave a
+        training and a validation face.
+
+    Examples
+    --------
+    >>> split_sizes(10, 0.2)
+    (8, 2)
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError("val_fraction must be in (0, 1), got %r"
+                         % (val_fraction,))
+    n_val = max(1, int(round(n * val_fraction)))
+    if n - n_val < 1:
+        raise ValueError("%d face(s) leave no training face after a "
+                         "validation share of %g" % (n, val_fraction))
+    return n - n_val, n_val
 
 
 def train_val_split(n, val_fraction=0.2, seed=42):
@@ -489,10 +530,8 @@ def train_val_split(n, val_fraction=0.2, seed=42):
     >>> len(tr), len(va)
     (8, 2)
     """
-    if not 0 < val_fraction < 1:
-        raise ValueError("val_fraction must be in (0, 1), got %r" % val_fraction)
+    n_val = split_sizes(n, val_fraction)[1]
     order = np.random.RandomState(seed).permutation(n)
-    n_val = max(1, int(round(n * val_fraction)))
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
@@ -521,5 +560,9 @@ def load_split(data_dir=None, val_fraction=VAL_FRACTION, seed=SPLIT_SEED,
     data = load_training(find_file("training.csv", data_dir), verbose=verbose)
     if limit is not None:
         data = data.subset(slice(0, limit))
+    try:
+        split_sizes(len(data), val_fraction)
+    except ValueError as e:
+        raise DataError(data.path, str(e))
     train_index, val_index = train_val_split(len(data), val_fraction, seed)
     return data.subset(train_index), data.subset(val_index)

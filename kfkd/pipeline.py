@@ -79,6 +79,7 @@ Examples
 """
 import math
 import os
+import struct
 import time
 
 import cv2
@@ -91,6 +92,7 @@ from .keypoints import FRAME, KeypointSchema
 __all__ = ["CROP_SCALE", "CROP_SHIFT", "OVERLAP", "SHIFT_TEST",
            "SHIFT_DIRECTIONS", "MIN_CONFIDENCE", "IOD_RANGE", "BLUR_SCALE",
            "BLUR_CELLS", "VIDEO_CODECS", "ImageError", "read_image",
+           "MAX_PHOTO_PIXELS", "image_size", "output_stems",
            "write_image", "to_grey",
            "FaceDetector", "Face", "KeypointPipeline", "crop_square",
            "crop_faces", "frame_to_photo", "draw_faces", "blur_faces",
@@ -135,6 +137,15 @@ BLUR_CELLS = 10
 #: can be written by the opencv-python-headless wheel; H.264 cannot).
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 
+#: Largest photo read, in pixels (2**27, 134 megapixels: 400 MB as BGR).
+#: Checked on the file's header before anything is decoded.
+MAX_PHOTO_PIXELS = 2 ** 27
+
+#: FFmpeg (OpenCV's video backend) prints its decoding errors on stderr,
+#: beside kfkd's own one-line error about the same video: keep only fatal
+#: ones (read when OpenCV first opens a video; the environment overrides).
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")
+
 _CASCADES = {}
 
 
@@ -176,6 +187,94 @@ def _truncation(path):
     return None
 
 
+def _png_size(f):
+    f.seek(16)
+    return struct.unpack(">II", f.read(8))
+
+
+def _bmp_size(f):
+    f.seek(14)
+    header_size, = struct.unpack("<I", f.read(4))
+    if header_size == 12:  # BITMAPCOREHEADER: 16-bit sizes
+        return struct.unpack("<HH", f.read(4))
+    width, height = struct.unpack("<ii", f.read(8))
+    return abs(width), abs(height)  # a negative height is top-down
+
+
+#: JPEG start-of-frame markers (C0-CF but DHT C4, JPG C8, DAC CC)
+_JPEG_SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(f):
+    f.seek(2)
+    while True:
+        if f.read(1) != b"\xff":
+            raise ValueError("no JPEG marker where one was expected")
+        code = f.read(1)
+        while code == b"\xff":  # fill bytes before a marker
+            code = f.read(1)
+        if not code or code[0] == 0xDA:  # the end, or the image data
+            raise ValueError("no frame header (SOF) before the image data")
+        if code[0] == 0x01 or 0xD0 <= code[0] <= 0xD7:
+            continue  # markers without a length
+        length, = struct.unpack(">H", f.read(2))
+        if length < 2:
+            raise ValueError("segment length %d" % length)
+        if code[0] in _JPEG_SOF:
+            height, width = struct.unpack(">xHH", f.read(5))
+            return width, height
+        f.seek(length - 2, os.SEEK_CUR)
+
+
+#: signature -> reader of (width, height) from the file's header
+_HEADER_READERS = ((b"\x89PNG\r\n\x1a\n", _png_size),
+                   (b"\xff\xd8", _jpeg_size), (b"BM", _bmp_size))
+
+
+def image_size(path):
+    """``(width, height)`` in pixels from a PNG, JPEG or BMP file's header,
+    without decoding it; None for another format (OpenCV checks those).
+
+    Raises
+    ------
+    ImageError
+        An empty file, or a PNG/JPEG/BMP whose header is cut short or
+        malformed (the message names the file).
+    """
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if not head:
+            raise ImageError(path, "empty file")
+        for signature, reader in _HEADER_READERS:
+            if head.startswith(signature):
+                try:
+                    return tuple(int(v) for v in reader(f))
+                except (struct.error, ValueError, OSError) as e:
+                    raise ImageError(path, "malformed image header (%s)"
+                                     % (e,))
+    return None
+
+
+def _check_input(path, what):
+    """FileNotFoundError / ImageError unless ``path`` is an existing file."""
+    if os.path.isdir(path):
+        raise ImageError(path, "is a folder, not a %s" % what)
+    if not os.path.isfile(path):
+        raise FileNotFoundError("%s: no such file" % path)
+
+
+def _check_photo(path):
+    """FileNotFoundError / ImageError for what cannot be a photo, before
+    anything is decoded: a missing path, a folder, an empty file, a header
+    claiming more than :data:`MAX_PHOTO_PIXELS` (or no pixels)."""
+    _check_input(path, "photo")
+    size = image_size(path)
+    if size is not None and (size[0] * size[1] > MAX_PHOTO_PIXELS
+                             or min(size) < 1):
+        raise ImageError(path, "the header says %dx%d pixels; photos of 1 to "
+                         "%d pixels are read" % (size + (MAX_PHOTO_PIXELS,)))
+
+
 def read_image(path):
     """Read a photo with OpenCV (``cv2.imread``).
 
@@ -192,11 +291,12 @@ def read_image(path):
     FileNotFoundError
         No such file (the message names it).
     ImageError
-        OpenCV cannot decode it (corrupt, not an image), or a JPEG or PNG
-        is truncated (the message names the file).
+        A folder or an empty file; a PNG, JPEG or BMP whose header claims
+        more than :data:`MAX_PHOTO_PIXELS` (checked before decoding, so
+        nothing large is allocated); OpenCV cannot decode it (corrupt, not
+        an image); a JPEG or PNG is truncated (the message names the file).
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError("%s: no such file" % path)
+    _check_photo(path)
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageError(path, "not an image OpenCV can read (corrupt, "
@@ -903,12 +1003,67 @@ def annotate(image, faces, rejected=(), blur=False, sunglasses=False):
     return image
 
 
+#: photo formats whose outputs keep the format; others are written as PNG
+_OUTPUT_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def _output_ext(path):
+    ext = os.path.splitext(path)[1]
+    return ext if ext.lower() in _OUTPUT_EXTS else ".png"
+
+
+def output_stems(paths):
+    """The output name (without suffix and extension) of each photo, unique.
+
+    A photo's file name without its extension, unless another photo of
+    ``paths`` has the same (compared case-insensitively, together with the
+    output extension, as a folder may ignore case): then its folder's name
+    and the stem (``a/face.jpg``, ``b/face.jpg`` -> ``a_face``,
+    ``b_face``); if that still repeats (the same photo twice, two folders of
+    the same name), a number is added (``a_face_2``).
+
+    Parameters
+    ----------
+    paths : sequence of str
+
+    Returns
+    -------
+    list of str, one per path, no two alike
+
+    Examples
+    --------
+    >>> output_stems(["a/face.jpg", "b/face.jpg", "c/other.png"])
+    ['a_face', 'b_face', 'other']
+    """
+    def key(stem, path):
+        return stem.lower(), _output_ext(path).lower()
+
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    counts = {}
+    for stem, path in zip(stems, paths):
+        counts[key(stem, path)] = counts.get(key(stem, path), 0) + 1
+    names, taken = [], set()
+    for stem, path in zip(stems, paths):
+        if counts[key(stem, path)] > 1:
+            folder = os.path.basename(os.path.dirname(os.path.abspath(path)))
+            stem = "%s_%s" % (folder, stem) if folder else stem
+        name, n = stem, 1
+        while key(name, path) in taken:
+            n += 1
+            name = "%s_%d" % (stem, n)
+        taken.add(key(name, path))
+        names.append(name)
+    return names
+
+
 def detect_photos(paths, out_dir, pipeline, blur=False, sunglasses=False):
     """``kfkd detect``: annotate photos and write what was found.
 
     For each photo ``NAME.EXT`` writes ``NAME_keypoints.EXT`` (accepted faces:
     boxes, keypoints, confidence; rejected candidates: thin red boxes), and
-    if asked ``NAME_blurred.EXT`` and ``NAME_sunglasses.EXT``; then
+    if asked ``NAME_blurred.EXT`` and ``NAME_sunglasses.EXT``, where ``NAME``
+    is unique among the photos (:func:`output_stems`: photos of the same
+    file name in different folders never overwrite each other); then
     ``detections.json``: per photo its size and, per face, the box, crop,
     keypoints (photo pixels), confidence, and for rejected candidates the
     reason.  Every file is written atomically.
@@ -924,7 +1079,8 @@ def detect_photos(paths, out_dir, pipeline, blur=False, sunglasses=False):
     -------
     dict
         The contents of ``detections.json`` (``photos``: one entry per
-        photo, ``written``: output paths).
+        photo with its ``outputs``; ``written``: every output path, each
+        once).
 
     Raises
     ------
@@ -939,26 +1095,24 @@ def detect_photos(paths, out_dir, pipeline, blur=False, sunglasses=False):
               "crop_scale": pipeline.crop_scale,
               "min_confidence": pipeline.min_confidence,
               "photos": [], "written": []}
-    for path in paths:
+    for path, name in zip(paths, output_stems(paths)):
         image = read_image(path)
         started = time.perf_counter()
         candidates = pipeline.candidates(image)
         seconds = time.perf_counter() - started
         faces = [f for f in candidates if f.accepted]
         rejected = [f for f in candidates if not f.accepted]
-        stem, ext = os.path.splitext(os.path.basename(path))
-        ext = ext if ext.lower() in (".jpg", ".jpeg", ".png", ".bmp") else \
-            ".png"
         variants = [("keypoints", draw_faces(image, faces, rejected=rejected))]
         if blur:
             variants.append(("blurred", blur_faces(image, faces)))
         if sunglasses:
             variants.append(("sunglasses", overlay_sunglasses(image, faces)))
-        for suffix, out in variants:
-            report["written"].append(write_image(
-                os.path.join(out_dir, "%s_%s%s" % (stem, suffix, ext)), out))
+        outputs = [write_image(os.path.join(out_dir, "%s_%s%s" % (
+            name, suffix, _output_ext(path))), out)
+            for suffix, out in variants]
+        report["written"].extend(outputs)
         report["photos"].append({
-            "photo": path, "width": int(image.shape[1]),
+            "photo": path, "outputs": outputs, "width": int(image.shape[1]),
             "height": int(image.shape[0]), "seconds": round(seconds, 4),
             "faces": [f.to_dict() for f in faces],
             "rejected": [f.to_dict() for f in rejected]})
@@ -1058,8 +1212,7 @@ def read_video(path):
     ImageError
         Not a video OpenCV can read.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError("%s: no such file" % path)
+    _check_input(path, "video")
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         raise ImageError(path, "not a video OpenCV can read")
@@ -1074,7 +1227,16 @@ def read_video(path):
 
 
 def video_info(path):
-    """``(frames, fps, width, height)`` as the container reports them."""
+    """``(frames, fps, width, height)`` as the container reports them.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ImageError
+        A folder, or not a video OpenCV can read.
+    """
+    _check_input(path, "video")
     capture = cv2.VideoCapture(path)
     try:
         if not capture.isOpened():
@@ -1119,7 +1281,11 @@ def process_video(in_path, out_path, pipeline, blur=False, sunglasses=False,
     FileNotFoundError
         ``in_path`` does not exist.
     ImageError
-        ``in_path`` is not a video OpenCV can read, or has no frames.
+        ``in_path`` is not a video OpenCV can read, has no frames, or is
+        truncated: fewer frames decode than its container says
+        (``CAP_PROP_FRAME_COUNT``).  Then nothing is written and a previous
+        ``out_path`` is left as it was (the output is only renamed into
+        place after the last frame).
     ValueError
         ``out_path`` has an extension not in :data:`VIDEO_CODECS`.
     """
@@ -1152,6 +1318,10 @@ def process_video(in_path, out_path, pipeline, blur=False, sunglasses=False,
             bar.set_postfix(fps="%.1f" % (stats["frames"]
                                           / max(stats["seconds"], 1e-9)))
             yield out
+        if 0 < stats["frames"] < total:
+            raise ImageError(in_path, "truncated or corrupt video: its "
+                             "container says %d frames, only %d decode; "
+                             "nothing written" % (total, stats["frames"]))
 
     try:
         write_video(out_path, processed(), fps=fps_in or 25.0)
