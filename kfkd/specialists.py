@@ -34,7 +34,8 @@ import os
 import numpy as np
 
 from .data import KeypointData
-from .fileio import read_json, write_json
+from .errors import ModelError
+from .fileio import atomic_folder, write_json
 from .keypoints import KeypointSchema
 
 __all__ = ["SPECIALIST_GROUPS", "FORMAT", "group_schema", "check_groups",
@@ -224,22 +225,25 @@ class SpecialistModel(object):
         }
 
     def save(self, folder, metrics=None):
-        """Write one model sub-folder per group, then specialists.json.
+        """Write one model sub-folder per group, metrics.json and
+        specialists.json.
 
-        Every file is written atomically; specialists.json comes last, so a
-        folder without it is not (yet) a model.
+        Through :func:`kfkd.fileio.atomic_folder`, as
+        :meth:`kfkd.model.Model.save`: ``folder`` is always either its
+        previous complete contents (or absent) or this complete model.
         """
-        os.makedirs(folder, exist_ok=True)
-        for group, model in self.specialists.items():
-            model.save(os.path.join(folder, group))
-        if metrics is not None:
-            write_json(os.path.join(folder, "metrics.json"), metrics)
-        write_json(os.path.join(folder, "specialists.json"), self.describe())
+        with atomic_folder(folder) as staging:
+            for group, model in self.specialists.items():
+                model.write_files(os.path.join(staging, group))
+            if metrics is not None:
+                write_json(os.path.join(staging, "metrics.json"), metrics)
+            write_json(os.path.join(staging, "specialists.json"),
+                       self.describe())
         return folder
 
 
 def load_specialists(folder):
-    """Load a folder written by :meth:`SpecialistModel.save`.
+    """Load and validate a folder written by :meth:`SpecialistModel.save`.
 
     Returns
     -------
@@ -247,38 +251,53 @@ def load_specialists(folder):
 
     Raises
     ------
-    FileNotFoundError
+    ModelNotFoundError
         No specialists.json, or a group's model folder is missing.
-    ValueError
-        Unknown format, or a group's model predicts other columns than
-        specialists.json says.
+    ModelError
+        specialists.json malformed (not JSON, another format, a field
+        missing or of the wrong type, a group folder outside ``folder``), a
+        group's model malformed, or predicting other columns than
+        specialists.json says; the message names the file and the field.
     """
-    from .model import Model, load_model
+    from .model import Model, ModelNotFoundError, load_model, read_json_file
 
     path = os.path.join(folder, "specialists.json")
     if not os.path.isfile(path):
-        raise FileNotFoundError("%s: no such file" % path)
-    spec = read_json(path)
+        raise ModelNotFoundError("%s: no such file" % path)
+    spec = read_json_file(path)
     if spec.get("format") != FORMAT:
-        raise ValueError("%s: format %r, expected %r"
+        raise ModelError("%s: field 'format' is %r, expected %r"
                          % (path, spec.get("format"), FORMAT))
+    groups, columns = spec.get("groups"), spec.get("keypoint_columns")
+    if not isinstance(groups, dict) or not groups:
+        raise ModelError("%s: field 'groups' must be a non-empty object"
+                         % path)
+    if not isinstance(columns, list) or not all(isinstance(c, str)
+                                                for c in columns):
+        raise ModelError("%s: field 'keypoint_columns' must be a list of "
+                         "column names" % path)
     specialists = []
-    for group, entry in spec["groups"].items():
-        model = load_model(os.path.join(folder, entry["folder"]))
+    for group, entry in groups.items():
+        sub = entry.get("folder") if isinstance(entry, dict) else None
+        if (not isinstance(sub, str) or sub in ("", ".", "..")
+                or os.path.basename(sub) != sub
+                or not isinstance(entry.get("keypoint_columns"), list)):
+            raise ModelError("%s: group %r needs 'folder' (a sub-folder "
+                             "name) and 'keypoint_columns'" % (path, group))
+        model = load_model(os.path.join(folder, sub))
         if not isinstance(model, Model):
-            raise ValueError("%s: group %r: %s is not a single model"
-                             % (path, group, entry["folder"]))
+            raise ModelError("%s: group %r: %s is not a single model"
+                             % (path, group, sub))
         if list(model.schema.columns) != entry["keypoint_columns"]:
-            raise ValueError("%s: group %r: its model predicts %s, expected %s"
-                             % (path, group, list(model.schema.columns),
-                                entry["keypoint_columns"]))
+            raise ModelError("%s: group %r: its model predicts %s, expected "
+                             "%s" % (path, group, list(model.schema.columns),
+                                     entry["keypoint_columns"]))
         specialists.append((group, model))
     try:
-        model = SpecialistModel(specialists,
-                                KeypointSchema(spec["keypoint_columns"]),
+        model = SpecialistModel(specialists, KeypointSchema(columns),
                                 training=spec.get("training"))
-    except ValueError as e:
-        raise ValueError("%s: %s" % (path, e))
+    except (ValueError, KeyError) as e:
+        raise ModelError("%s: %s" % (path, e))
     model.folder = os.path.abspath(folder)
     return model
 
