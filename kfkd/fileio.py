@@ -188,10 +188,12 @@ def check_output_folder(path, overwrite=False, option="--out"):
         raise ModelError("%s: %s is not writable" % (where, existing))
     remove_stale_staging(path)
     if os.path.isdir(path) and not overwrite:
-        entries = sorted(os.listdir(path))
+        markers = ("specialists.json", "model.json", "model.npz")
+        entries = sorted(os.listdir(path), key=lambda e: (
+            e not in markers, e))
         if entries:
-            what = ("holds a model" if {"model.json", "specialists.json"}
-                    & set(entries) else "is not empty")
+            what = ("holds a model" if entries[0] in markers[:2]
+                    else "is not empty")
             raise ModelError("%s: %s (%s); pass --overwrite to replace it"
                              % (where, what, ", ".join(entries[:4] + (
                                  ["..."] if len(entries) > 4 else []))))
