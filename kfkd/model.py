@@ -396,7 +396,8 @@ def _check_weights(path, headers, expected):
     for name, shape in zip(names, expected):
         got, dtype, data_bytes = headers[name]
         if got != tuple(shape):
-            raise ModelError("%s: array %s has shape %s, the net's is %s"
+            raise ModelError("%s: array %s has shape %s, the net's is %s "
+                             "(the weights do not match model.json's net)"
                              % (path, name, got, tuple(shape)))
         if dtype != np.dtype(theano.config.floatX):
             raise ModelError("%s: array %s has dtype %s, expected %s"
