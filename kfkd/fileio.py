@@ -212,7 +212,8 @@ def _signals_deferred():
 
     try:
         for sig in _DEFERRED_SIGNALS:
-            previous[sig] = signal.signal(sig, record)
+            if signal.getsignal(sig) is not None:  # None: set outside Python
+                previous[sig] = signal.signal(sig, record)
     except ValueError:  # not the main thread
         pass
     try:

@@ -163,8 +163,9 @@ class Model(object):
         ModelError
             The net predicts a non-finite coordinate (NaN or inf).
         """
-        out = to_pixels(self.predict_unit(self.preprocess(images),
-                                          batch_size))
+        unit = self.predict_unit(self.preprocess(images), batch_size)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            out = to_pixels(unit)
         bad = ~np.isfinite(out)
         if bad.any():
             raise ModelError("model %s predicts non-finite keypoints for %d "
@@ -486,7 +487,8 @@ def load_model(folder=None):
     """
     folder = folder or default_model_dir()
     if not os.path.isdir(folder):
-        raise ModelNotFoundError("%s: no such model folder" % folder)
+        raise ModelNotFoundError("%s: no such model folder (model.json, "
+                                 "model.npz)" % folder)
     if os.path.isfile(os.path.join(folder, "specialists.json")):
         from .specialists import load_specialists
         return load_specialists(folder)

@@ -274,3 +274,20 @@ def test_compressed_huge_array_is_refused_before_allocating(bad_folder):
     assert "model.npz" in message and "param_000" in message
     assert "(16384, 16384)" in message
     assert int(grown_mb) < 200, "loading grew memory by %s MB" % grown_mb
+
+
+# -- defect 4: finite weights whose predictions overflow -----------------------
+@pytest.mark.parametrize("command", ["evaluate", "predict", "submit"])
+def test_non_finite_predictions_are_refused(command, bad_folder, tmp_path,
+                                            tiny_data, kfkd_fails):
+    """An output bias of 3e38 (finite) puts keypoints at 48 * 3e38 = inf
+    pixels: every command refuses, before writing anything."""
+    def overflow(arrays):
+        arrays["param_026"][:] = 3e38
+    folder = bad_folder(_edit_npz(overflow))
+    out = tmp_path / "out.csv"
+    argv = [command, "--model", folder, "--data-dir", tiny_data]
+    if command != "evaluate":
+        argv += ["--out", out]
+    kfkd_fails(argv, names=[folder, "non-finite keypoints"],
+               untouched=[folder, out])
