@@ -114,7 +114,7 @@ def read_json(path):
         return json.load(f)
 
 
-# -- folders ---------------------------------------------------------------------
+# -- folders ------------------------------------------------------------------
 def _staging_pattern(path):
     name = os.path.basename(os.path.normpath(path))
     return re.compile(r"^%s%s(\d+)-" % (re.escape(name), re.escape(_STAGING)))

@@ -52,7 +52,8 @@ NORMALISATION = {
 }
 
 
-#: Exposure corrections a model may name (:func:`kfkd.augment.equalize_exposure`).
+#: Exposure corrections a model may name
+#: (:func:`kfkd.augment.equalize_exposure`).
 EXPOSURES = (None, "clahe", "hist")
 
 

@@ -8,7 +8,6 @@ output folder it would lose, before data loads or anything compiles.
 """
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -250,7 +249,6 @@ def test_train_overwrite_skips_the_check(tmp_path, kfkd_fails):
 # -- defect 8: a small file holding a huge array is refused unread -------------
 BIG = """
 import resource, sys
-import numpy as np
 from kfkd.errors import ModelError
 from kfkd.model import load_model
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
