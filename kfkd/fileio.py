@@ -21,7 +21,7 @@ from .errors import ModelError
 
 __all__ = ["atomic_path", "atomic_write", "write_json", "read_json",
            "atomic_folder", "check_output_folder", "remove_stale_staging",
-           "FAULT_HOOK_VARIABLE"]
+           "FAULT_HOOK_VARIABLE", "STAGING"]
 
 #: Test-only hook (tests/test_model_faults.py): ``STAGE:N:SIGNAL``, e.g.
 #: ``swap:2:TERM``, makes the N-th :func:`atomic_folder` of the process send
@@ -32,7 +32,8 @@ FAULT_HOOK_VARIABLE = "KFKD_TEST_FAULT"
 #: Signals deferred while a folder is staged and swapped in.
 _DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-_STAGING = ".staging-"
+#: Staging folders of ``path`` are ``<path>.staging-<pid>-*``.
+STAGING = ".staging-"
 _saves = [0]  # atomic_folder calls in this process (for the fault hook)
 
 
@@ -117,7 +118,7 @@ def read_json(path):
 # -- folders ------------------------------------------------------------------
 def _staging_pattern(path):
     name = os.path.basename(os.path.normpath(path))
-    return re.compile(r"^%s%s(\d+)-" % (re.escape(name), re.escape(_STAGING)))
+    return re.compile(r"^%s%s(\d+)-" % (re.escape(name), re.escape(STAGING)))
 
 
 def _alive(pid):
@@ -322,7 +323,7 @@ def atomic_folder(path):
     remove_stale_staging(path)
     with _signals_deferred():
         staging = tempfile.mkdtemp(dir=parent, prefix="%s%s%d-" % (
-            os.path.basename(path), _STAGING, os.getpid()))
+            os.path.basename(path), STAGING, os.getpid()))
         try:
             os.chmod(staging, 0o777 & ~_umask())
             yield staging

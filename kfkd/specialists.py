@@ -30,12 +30,13 @@ Examples
 ((0, 1), (2, 3))
 """
 import os
+import shutil
 
 import numpy as np
 
 from .data import KeypointData
 from .errors import ModelError
-from .fileio import atomic_folder, write_json
+from .fileio import STAGING, atomic_folder, write_json
 from .keypoints import KeypointSchema
 
 __all__ = ["SPECIALIST_GROUPS", "FORMAT", "group_schema", "check_groups",
@@ -231,10 +232,14 @@ class SpecialistModel(object):
         Through :func:`kfkd.fileio.atomic_folder`, as
         :meth:`kfkd.model.Model.save`: ``folder`` is always either its
         previous complete contents (or absent) or this complete model.
+        Group ``g``'s metrics.json is ``metrics['specialists'][g]``, if
+        given (as :func:`train_specialists` reports).
         """
         with atomic_folder(folder) as staging:
+            reports = (metrics or {}).get("specialists", {})
             for group, model in self.specialists.items():
-                model.write_files(os.path.join(staging, group))
+                model.write_files(os.path.join(staging, group),
+                                  reports.get(group))
             if metrics is not None:
                 write_json(os.path.join(staging, "metrics.json"), metrics)
             write_json(os.path.join(staging, "specialists.json"),
@@ -324,7 +329,10 @@ def train_specialists(base_model, train, val, config, out_dir,
         Flat config for :func:`kfkd.train.trainer_from_config`.
     out_dir : str
         The SpecialistModel folder to write (specialist ``g`` is
-        checkpointed into ``out_dir/g`` while it trains).
+        checkpointed into ``g`` of a working folder beside ``out_dir``,
+        ``<out_dir>.staging-<pid>-groups``, removed at the end; ``out_dir``
+        itself changes once, at the end, from what it held to the complete
+        SpecialistModel: :meth:`SpecialistModel.save`).
     minutes_per_specialist, epochs : float, int, optional
         Override the config's ``max_minutes`` and ``max_epochs``.
     groups : sequence of (str, sequence of str)
@@ -348,16 +356,37 @@ def train_specialists(base_model, train, val, config, out_dir,
         Groups that do not cover the schema once; a group with no labelled
         training or validation face; a config for another net.
     """
-    from tqdm.auto import tqdm
-
-    from .train import rmse_px, trainer_from_config
-
     check_groups(groups, train.schema)
     config = dict(config)
     if minutes_per_specialist is not None:
         config["max_minutes"] = minutes_per_specialist
     if epochs is not None:
         config["max_epochs"] = epochs
+    work = "%s%s%d-groups" % (os.path.normpath(out_dir), STAGING,
+                              os.getpid())
+    try:
+        specialists, report = _train_groups(
+            base_model, train, val, config, work, groups, verbose)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    training = {"base_model": base_model.folder or repr(base_model),
+                "config": config, "groups": [[g, list(n)] for g, n in groups]}
+    model = SpecialistModel(specialists, train.schema, training=training)
+    metrics = model.metrics(val, extra={
+        "base_val_rmse_px": base_model.metrics(val)["val_rmse_px"],
+        "seconds": sum(r["seconds"] for r in report.values()),
+        "specialists": report})
+    model.save(out_dir, metrics=metrics)
+    return model, metrics
+
+
+def _train_groups(base_model, train, val, config, work, groups, verbose):
+    """Train the specialists, checkpointing group ``g`` in ``work/g``;
+    -> ([(group, Model)], report)."""
+    from tqdm.auto import tqdm
+
+    from .train import rmse_px, trainer_from_config
+
     specialists, report = [], {}
     for group, names in groups:
         schema = group_schema(names)
@@ -375,7 +404,7 @@ def train_specialists(base_model, train, val, config, out_dir,
         if trainer.augmenter is not None:
             trainer.augmenter.set_params(schema=schema)
         model = trainer.fit(group_train, group_val,
-                            out_dir=os.path.join(out_dir, group),
+                            out_dir=os.path.join(work, group),
                             init_model=base_model)
         specialists.append((group, model))
         report[group] = {
@@ -387,12 +416,4 @@ def train_specialists(base_model, train, val, config, out_dir,
             "best_epoch": trainer.best_epoch_,
             "epochs": len(trainer.history_),
             "seconds": trainer.train_seconds_}
-    training = {"base_model": base_model.folder or repr(base_model),
-                "config": config, "groups": [[g, list(n)] for g, n in groups]}
-    model = SpecialistModel(specialists, train.schema, training=training)
-    metrics = model.metrics(val, extra={
-        "base_val_rmse_px": base_model.metrics(val)["val_rmse_px"],
-        "seconds": sum(r["seconds"] for r in report.values()),
-        "specialists": report})
-    model.save(out_dir, metrics=metrics)
-    return model, metrics
+    return specialists, report
