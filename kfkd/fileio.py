@@ -172,8 +172,10 @@ def check_output_folder(path, overwrite=False, option="--out"):
     Raises
     ------
     ModelError
-        ``path`` is a file; a non-empty folder and not ``overwrite``; or its
-        parent is a file or not writable.  Also removes stale staging
+        ``path`` is a file; a non-empty folder and not ``overwrite``; a
+        folder that even ``overwrite`` must not replace whole (the current
+        folder or one holding it, or one holding a sub-folder that is not
+        a model); or its parent is a file or not writable.  Also removes stale staging
         folders of ``path`` (:func:`remove_stale_staging`).
     """
     where = "%s %s" % (option, path)
@@ -188,6 +190,8 @@ def check_output_folder(path, overwrite=False, option="--out"):
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ModelError("%s: %s is not writable" % (where, existing))
     remove_stale_staging(path)
+    if os.path.isdir(path):
+        _check_replaceable(path, where)
     if os.path.isdir(path) and not overwrite:
         markers = ("specialists.json", "model.json", "model.npz")
         entries = sorted(os.listdir(path), key=lambda e: (
@@ -198,6 +202,23 @@ def check_output_folder(path, overwrite=False, option="--out"):
             raise ModelError("%s: %s (%s); pass --overwrite to replace it"
                              % (where, what, ", ".join(entries[:4] + (
                                  ["..."] if len(entries) > 4 else []))))
+
+
+def _check_replaceable(path, where):
+    """ModelError if replacing ``path`` whole could lose more than a model:
+    it is (or holds) the current folder, or holds a sub-folder that is not
+    a model (a specialist group folder has a model.json)."""
+    real, cwd = os.path.realpath(path), os.path.realpath(os.getcwd())
+    if cwd == real or cwd.startswith(real.rstrip(os.sep) + os.sep):
+        raise ModelError("%s: is the current folder or holds it; a model "
+                         "folder is replaced whole, choose another" % where)
+    for entry in sorted(os.listdir(path)):
+        sub = os.path.join(path, entry)
+        if os.path.isdir(sub) and not os.path.isfile(
+                os.path.join(sub, "model.json")):
+            raise ModelError("%s: holds the folder %s, not a model; a model "
+                             "folder is replaced whole, choose another"
+                             % (where, entry))
 
 
 @contextlib.contextmanager

@@ -238,6 +238,21 @@ def test_train_refuses_out(make, names, tmp_path, kfkd_fails):
                untouched=[str(tmp_path / "parent")])
 
 
+@pytest.mark.parametrize("make, out, names", [
+    pytest.param(lambda root: os.makedirs(root / "m" / "photos"), "m",
+                 ["--out", "holds the folder photos, not a model"],
+                 id="overwrite_foreign_subfolder"),
+    pytest.param(lambda root: None, ".",
+                 ["--out .", "current folder"], id="overwrite_current_folder"),
+])
+def test_train_overwrite_never_replaces_more_than_a_model(
+        make, out, names, tmp_path, kfkd_fails, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path)
+    kfkd_fails(_train(out, "--overwrite", "--data-dir", tmp_path / "no-data"),
+               names=names, untouched=[str(tmp_path)])
+
+
 def test_train_overwrite_skips_the_check(tmp_path, kfkd_fails):
     """--overwrite passes the output check: the next error is the data's."""
     out = str(tmp_path / "model")
