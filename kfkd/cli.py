@@ -185,6 +185,8 @@ def build_parser():
                        "validation RMSE")
     p.add_argument("--net", default="breeze", help="net1, net2, net6, breeze")
     p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace the "
+                   "model (or anything else) already in --out")
     _add_data_args(p)
     p.add_argument("--epochs", dest="max_epochs", type=positive_int,
                    default=100)
@@ -439,6 +441,9 @@ def train_config(args):
 
 
 def cmd_train(args):
+    from .fileio import check_output_folder
+
+    check_output_folder(args.out, args.overwrite)  # before data and Theano
     from .data import load_split
     from .train import trainer_from_config
 

@@ -20,18 +20,24 @@ Examples
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
 import csv
+import json
 import os
+import zipfile
+import zlib
 
 import lasagne
 import numpy as np
 import theano
 
 from . import nets
-from .fileio import atomic_write, read_json, write_json
+from .errors import ModelError, UsageError
+from .fileio import atomic_folder, check_output_folder, write_json
 from .keypoints import FRAME, KeypointSchema, to_pixels
 
 __all__ = ["Model", "load_model", "FORMAT", "DEFAULT_MODEL_DIR",
-           "default_model_dir", "per_keypoint_rmse"]
+           "default_model_dir", "per_keypoint_rmse", "ModelNotFoundError",
+           "check_output_folder", "read_spec", "read_npz_headers",
+           "read_weights", "read_json_file"]
 
 #: Version tag written into model.json.
 FORMAT = "kfkd-model/1"
@@ -44,6 +50,15 @@ NORMALISATION = {
     "input": "grey level / 255, (N, 1, 96, 96) float32 in [0, 1]",
     "target": "(pixels - 48) / 48, in [-1, 1]",
 }
+
+
+#: Exposure corrections a model may name
+#: (:func:`kfkd.augment.equalize_exposure`).
+EXPOSURES = (None, "clahe", "hist")
+
+
+class ModelNotFoundError(ModelError, FileNotFoundError):
+    """The model folder, or its model.json / model.npz, does not exist."""
 
 
 def default_model_dir():
@@ -146,9 +161,19 @@ class Model(object):
         ------
         ValueError
             ``images`` has another shape.
+        ModelError
+            The net predicts a non-finite coordinate (NaN or inf).
         """
-        return to_pixels(self.predict_unit(self.preprocess(images),
-                                           batch_size))
+        unit = self.predict_unit(self.preprocess(images), batch_size)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            out = to_pixels(unit)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            raise ModelError("model %s predicts non-finite keypoints for %d "
+                             "of %d faces (first: face %d); nothing written"
+                             % (self.folder or self.net, bad.any(axis=1).sum(),
+                                len(out), np.flatnonzero(bad.any(axis=1))[0]))
+        return out
 
     def metrics(self, data, extra=None, predictions=None):
         """Validation metrics on ``data`` (a :class:`KeypointData`).
@@ -194,33 +219,254 @@ class Model(object):
         }
 
     def save(self, folder, metrics=None):
-        """Write model.npz, model.json, history.csv (and metrics.json).
+        """Write the model folder: model.npz, model.json, history.csv (and
+        metrics.json).
 
-        Each file is written atomically (:func:`kfkd.fileio.atomic_write`).
+        Through :func:`kfkd.fileio.atomic_folder`: the folder is written
+        whole into a staging folder and swapped in for ``folder``, which is
+        therefore always either its previous complete contents (or absent)
+        or this complete model.  Anything else in ``folder`` is replaced.
+
+        Returns
+        -------
+        str
+            ``folder``.
         """
+        with atomic_folder(folder) as staging:
+            self.write_files(staging, metrics)
+        return folder
+
+    def write_files(self, folder, metrics=None):
+        """Write the model's files into ``folder`` (a staging folder)."""
         os.makedirs(folder, exist_ok=True)
         values = lasagne.layers.get_all_param_values(self.layer)
-        with atomic_write(os.path.join(folder, "model.npz"), "wb") as f:
+        with open(os.path.join(folder, "model.npz"), "wb") as f:
             np.savez(f, **{"param_%03d" % i: v for i, v in enumerate(values)})
         write_json(os.path.join(folder, "model.json"), self.describe())
         if self.history:
             from .train import HISTORY_COLUMNS
-            with atomic_write(os.path.join(folder, "history.csv"),
-                              newline="") as f:
+            with open(os.path.join(folder, "history.csv"), "w",
+                      newline="") as f:
                 writer = csv.DictWriter(f, HISTORY_COLUMNS)
                 writer.writeheader()
                 writer.writerows(self.history)
         if metrics is not None:
             write_json(os.path.join(folder, "metrics.json"), metrics)
-        return folder
+
+
+# -- reading and validating a model folder ------------------------------------
+def _field(spec, path, key, kinds, what, required=True):
+    if key not in spec:
+        if required:
+            raise ModelError("%s: field %r is missing" % (path, key))
+        return None
+    value = spec[key]
+    if not isinstance(value, kinds):
+        raise ModelError("%s: field %r must be %s, got %s" % (
+            path, key, what, json.dumps(value)[:60]))
+    return value
+
+
+def read_json_file(path):
+    """A JSON object from ``path``; ModelError (naming it) if it is not one."""
+    try:
+        with open(path, "rb") as f:
+            spec = json.loads(f.read().decode("utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ModelError("%s: cannot read: %s" % (
+            path, getattr(e, "strerror", None) or e))
+    except ValueError as e:
+        raise ModelError("%s: not valid JSON (%s)" % (path, e))
+    if not isinstance(spec, dict):
+        raise ModelError("%s: expected a JSON object, got a %s"
+                         % (path, type(spec).__name__))
+    return spec
+
+
+def read_spec(path):
+    """Read and validate a model.json.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    dict
+        With ``format``, ``net`` (a registered net), ``net_params`` (checked
+        by :func:`kfkd.nets.check_params`), ``keypoint_columns``,
+        ``preprocessing`` and ``training`` (dicts, possibly empty).
+
+    Raises
+    ------
+    ModelError
+        Not JSON, not an object, another format, or a field missing or of
+        the wrong type or value; the message names ``path`` and the field.
+    """
+    spec = read_json_file(path)
+    if spec.get("format") != FORMAT:
+        raise ModelError("%s: field 'format' is %s, expected %r"
+                         % (path, json.dumps(spec.get("format"))[:60], FORMAT))
+    net = _field(spec, path, "net", str, "a net name")
+    net_params = _field(spec, path, "net_params", dict, "an object")
+    try:
+        nets.check_params(net, net_params)
+    except UsageError as e:
+        field = "net" if net not in nets.NETS else "net_params"
+        raise ModelError("%s: field %r: %s" % (path, field, e))
+    columns = _field(spec, path, "keypoint_columns", list, "a list of "
+                     "column names")
+    if not columns or not all(isinstance(c, str) for c in columns):
+        raise ModelError("%s: field 'keypoint_columns' must be a non-empty "
+                         "list of column names" % path)
+    try:
+        KeypointSchema(columns)
+    except (ValueError, KeyError) as e:
+        raise ModelError("%s: field 'keypoint_columns': %s" % (path, e))
+    pre = _field(spec, path, "preprocessing", dict, "an object",
+                 required=False) or {"exposure": None}
+    if pre.get("exposure") not in EXPOSURES:
+        raise ModelError("%s: field 'preprocessing': exposure %s, expected "
+                         "one of %s" % (path, json.dumps(pre.get(
+                             "exposure"))[:60], EXPOSURES))
+    training = _field(spec, path, "training", dict, "an object",
+                      required=False) or {}
+    return dict(spec, preprocessing=pre, training=training)
+
+
+def _read_header(f):
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    raise ValueError("unsupported .npy format version %s" % (version,))
+
+
+def read_npz_headers(path):
+    """Shapes and dtypes of the arrays of an ``.npz``, without reading them.
+
+    Reads the ``.npy`` header at the start of each zip member (a few
+    hundred bytes, whatever the array's size).
+
+    Returns
+    -------
+    dict
+        Array name -> ``(shape, dtype, data_bytes)``, where ``data_bytes``
+        is the member's size after the header.
+
+    Raises
+    ------
+    ModelError
+        Not a zip file, a member that is not an ``.npy`` array, or a
+        malformed header; the message names ``path`` and the array.
+    """
+    headers, name = {}, None
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                name = info.filename
+                if not name.endswith(".npy"):
+                    raise ModelError("%s: member %r is not an array (.npy)"
+                                     % (path, name))
+                with z.open(info) as f:
+                    shape, _, dtype = _read_header(f)
+                    header_bytes = f.tell()
+                headers[name[:-4]] = (tuple(shape), np.dtype(dtype),
+                                      info.file_size - header_bytes)
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError,
+            OSError, NotImplementedError) as e:
+        where = "array %r" % name[:-4] if name else "not a zip file"
+        raise ModelError("%s: %s (%s)" % (path, where, e))
+    return headers
+
+
+def _check_weights(path, headers, expected):
+    """ModelError unless ``headers`` are exactly the ``expected`` shapes."""
+    names = ["param_%03d" % i for i in range(len(expected))]
+    missing = [n for n in names if n not in headers]
+    extra = sorted(set(headers) - set(names))
+    if missing or extra:
+        listed = missing or extra
+        raise ModelError("%s: %s array%s %s (the net has %d parameter "
+                         "arrays)" % (path, "missing" if missing else
+                                      "unexpected", "s" * (len(listed) > 1),
+                                      ", ".join(listed[:3] + ["..."] * (
+                                          len(listed) > 3)), len(names)))
+    for name, shape in zip(names, expected):
+        got, dtype, data_bytes = headers[name]
+        if got != tuple(shape):
+            raise ModelError("%s: array %s has shape %s, the net's is %s "
+                             "(the weights do not match model.json's net)"
+                             % (path, name, got, tuple(shape)))
+        if dtype != np.dtype(theano.config.floatX):
+            raise ModelError("%s: array %s has dtype %s, expected %s"
+                             % (path, name, dtype, theano.config.floatX))
+        if data_bytes != int(np.prod(shape)) * dtype.itemsize:
+            raise ModelError("%s: array %s holds %d bytes, expected %d "
+                             "(truncated?)" % (path, name, data_bytes,
+                                               int(np.prod(shape))
+                                               * dtype.itemsize))
+
+
+def read_weights(path, expected):
+    """The parameter arrays of a model.npz, checked before they are read.
+
+    Parameters
+    ----------
+    path : str
+        model.npz: ``param_000``, ``param_001``, ... (float32).
+    expected : list of tuple
+        The net's parameter shapes, in ``get_all_params`` order.
+
+    Returns
+    -------
+    list of ndarray
+
+    Raises
+    ------
+    ModelError
+        Not a zip, a missing, extra or malformed array, a shape or dtype
+        other than the net's (found from the ``.npy`` headers, before any
+        array is read: a small file cannot make the loader allocate more
+        than the net's size), a truncated or corrupt array, or a non-finite
+        value; the message names ``path`` and the array.
+    """
+    headers = read_npz_headers(path)
+    _check_weights(path, headers, expected)
+    values = []
+    with zipfile.ZipFile(path) as z:
+        for i in range(len(expected)):
+            name = "param_%03d" % i
+            try:
+                with z.open(name + ".npy") as f:
+                    value = np.lib.format.read_array(f, allow_pickle=False)
+            except (zipfile.BadZipFile, zlib.error, ValueError, EOFError,
+                    OSError) as e:
+                raise ModelError("%s: array %s cannot be read (%s)"
+                                 % (path, name, e))
+            bad = int((~np.isfinite(value)).sum())
+            if bad:
+                raise ModelError("%s: array %s has %d non-finite values "
+                                 "(NaN or inf)" % (path, name, bad))
+            values.append(value)
+    return values
 
 
 def load_model(folder=None):
-    """Load a model folder written by :meth:`Model.save`.
+    """Load and validate a model folder written by :meth:`Model.save`.
 
     A folder with a ``specialists.json`` is a
     :class:`kfkd.specialists.SpecialistModel` (one model sub-folder per
     keypoint group), loaded by :func:`kfkd.specialists.load_specialists`.
+
+    Everything is checked before the weights are read: model.json's fields
+    (:func:`read_spec`), then model.npz's array names, shapes and dtypes
+    from their ``.npy`` headers against the net built from model.json (not
+    compiled); then the arrays are read and must be finite
+    (:func:`read_weights`).
 
     Parameters
     ----------
@@ -234,12 +480,16 @@ def load_model(folder=None):
 
     Raises
     ------
-    FileNotFoundError
-        No model.json / model.npz in ``folder``.
-    ValueError
-        Unknown format, or parameter shapes that do not match the net.
+    ModelNotFoundError
+        No such folder, or no model.json / model.npz in it.
+    ModelError
+        Anything malformed (the message names the file and the field or
+        array).
     """
     folder = folder or default_model_dir()
+    if not os.path.isdir(folder):
+        raise ModelNotFoundError("%s: no such model folder (model.json, "
+                                 "model.npz)" % folder)
     if os.path.isfile(os.path.join(folder, "specialists.json")):
         from .specialists import load_specialists
         return load_specialists(folder)
@@ -247,28 +497,34 @@ def load_model(folder=None):
     weights_path = os.path.join(folder, "model.npz")
     for path in (spec_path, weights_path):
         if not os.path.isfile(path):
-            raise FileNotFoundError("%s: no such file (not a kfkd model "
-                                    "folder?)" % path)
-    spec = read_json(spec_path)
-    if spec.get("format") != FORMAT:
-        raise ValueError("%s: format %r, expected %r"
-                         % (spec_path, spec.get("format"), FORMAT))
-    schema = KeypointSchema(spec["keypoint_columns"])
-    model = Model(spec["net"], spec["net_params"], schema,
-                  training=spec.get("training"),
-                  preprocessing=spec.get("preprocessing"))
-    with np.load(weights_path, allow_pickle=False) as arrays:
-        values = [arrays["param_%03d" % i] for i in range(len(arrays.files))]
+            raise ModelNotFoundError("%s: no such file (not a kfkd model "
+                                     "folder?)" % path)
+    spec = read_spec(spec_path)
+    try:
+        model = Model(spec["net"], spec["net_params"],
+                      KeypointSchema(spec["keypoint_columns"]),
+                      training=spec["training"],
+                      preprocessing=spec["preprocessing"])
+    except (UsageError, ValueError, MemoryError) as e:
+        raise ModelError("%s: net %r %s cannot be built: %s"
+                         % (spec_path, spec["net"], spec["net_params"], e))
     expected = [p.get_value().shape for p in
                 lasagne.layers.get_all_params(model.layer)]
-    got = [v.shape for v in values]
-    if got != expected:
-        raise ValueError("%s: parameter shapes %s do not match net %r %s"
-                         % (weights_path, got, spec["net"], expected))
-    lasagne.layers.set_all_param_values(model.layer, values)
+    lasagne.layers.set_all_param_values(model.layer,
+                                        read_weights(weights_path, expected))
     model.folder = os.path.abspath(folder)
-    history_path = os.path.join(folder, "history.csv")
-    if os.path.isfile(history_path):
-        import pandas as pd
-        model.history = pd.read_csv(history_path).to_dict("records")
+    model.history = _read_history(os.path.join(folder, "history.csv"))
     return model
+
+
+def _read_history(path):
+    """history.csv's rows (list of dict), [] if absent; ModelError if
+    unreadable."""
+    if not os.path.isfile(path):
+        return []
+    import pandas as pd
+    try:
+        return pd.read_csv(path).to_dict("records")
+    except (ValueError, OSError, UnicodeDecodeError,
+            pd.errors.ParserError) as e:
+        raise ModelError("%s: cannot read: %s" % (path, e))

@@ -30,11 +30,13 @@ Examples
 ((0, 1), (2, 3))
 """
 import os
+import shutil
 
 import numpy as np
 
 from .data import KeypointData
-from .fileio import read_json, write_json
+from .errors import ModelError
+from .fileio import STAGING, atomic_folder, write_json
 from .keypoints import KeypointSchema
 
 __all__ = ["SPECIALIST_GROUPS", "FORMAT", "group_schema", "check_groups",
@@ -224,22 +226,29 @@ class SpecialistModel(object):
         }
 
     def save(self, folder, metrics=None):
-        """Write one model sub-folder per group, then specialists.json.
+        """Write one model sub-folder per group, metrics.json and
+        specialists.json.
 
-        Every file is written atomically; specialists.json comes last, so a
-        folder without it is not (yet) a model.
+        Through :func:`kfkd.fileio.atomic_folder`, as
+        :meth:`kfkd.model.Model.save`: ``folder`` is always either its
+        previous complete contents (or absent) or this complete model.
+        Group ``g``'s metrics.json is ``metrics['specialists'][g]``, if
+        given (as :func:`train_specialists` reports).
         """
-        os.makedirs(folder, exist_ok=True)
-        for group, model in self.specialists.items():
-            model.save(os.path.join(folder, group))
-        if metrics is not None:
-            write_json(os.path.join(folder, "metrics.json"), metrics)
-        write_json(os.path.join(folder, "specialists.json"), self.describe())
+        with atomic_folder(folder) as staging:
+            reports = (metrics or {}).get("specialists", {})
+            for group, model in self.specialists.items():
+                model.write_files(os.path.join(staging, group),
+                                  reports.get(group))
+            if metrics is not None:
+                write_json(os.path.join(staging, "metrics.json"), metrics)
+            write_json(os.path.join(staging, "specialists.json"),
+                       self.describe())
         return folder
 
 
 def load_specialists(folder):
-    """Load a folder written by :meth:`SpecialistModel.save`.
+    """Load and validate a folder written by :meth:`SpecialistModel.save`.
 
     Returns
     -------
@@ -247,38 +256,53 @@ def load_specialists(folder):
 
     Raises
     ------
-    FileNotFoundError
+    ModelNotFoundError
         No specialists.json, or a group's model folder is missing.
-    ValueError
-        Unknown format, or a group's model predicts other columns than
-        specialists.json says.
+    ModelError
+        specialists.json malformed (not JSON, another format, a field
+        missing or of the wrong type, a group folder outside ``folder``), a
+        group's model malformed, or predicting other columns than
+        specialists.json says; the message names the file and the field.
     """
-    from .model import Model, load_model
+    from .model import Model, ModelNotFoundError, load_model, read_json_file
 
     path = os.path.join(folder, "specialists.json")
     if not os.path.isfile(path):
-        raise FileNotFoundError("%s: no such file" % path)
-    spec = read_json(path)
+        raise ModelNotFoundError("%s: no such file" % path)
+    spec = read_json_file(path)
     if spec.get("format") != FORMAT:
-        raise ValueError("%s: format %r, expected %r"
+        raise ModelError("%s: field 'format' is %r, expected %r"
                          % (path, spec.get("format"), FORMAT))
+    groups, columns = spec.get("groups"), spec.get("keypoint_columns")
+    if not isinstance(groups, dict) or not groups:
+        raise ModelError("%s: field 'groups' must be a non-empty object"
+                         % path)
+    if not isinstance(columns, list) or not all(isinstance(c, str)
+                                                for c in columns):
+        raise ModelError("%s: field 'keypoint_columns' must be a list of "
+                         "column names" % path)
     specialists = []
-    for group, entry in spec["groups"].items():
-        model = load_model(os.path.join(folder, entry["folder"]))
+    for group, entry in groups.items():
+        sub = entry.get("folder") if isinstance(entry, dict) else None
+        if (not isinstance(sub, str) or sub in ("", ".", "..")
+                or os.path.basename(sub) != sub
+                or not isinstance(entry.get("keypoint_columns"), list)):
+            raise ModelError("%s: group %r needs 'folder' (a sub-folder "
+                             "name) and 'keypoint_columns'" % (path, group))
+        model = load_model(os.path.join(folder, sub))
         if not isinstance(model, Model):
-            raise ValueError("%s: group %r: %s is not a single model"
-                             % (path, group, entry["folder"]))
+            raise ModelError("%s: group %r: %s is not a single model"
+                             % (path, group, sub))
         if list(model.schema.columns) != entry["keypoint_columns"]:
-            raise ValueError("%s: group %r: its model predicts %s, expected %s"
-                             % (path, group, list(model.schema.columns),
-                                entry["keypoint_columns"]))
+            raise ModelError("%s: group %r: its model predicts %s, expected "
+                             "%s" % (path, group, list(model.schema.columns),
+                                     entry["keypoint_columns"]))
         specialists.append((group, model))
     try:
-        model = SpecialistModel(specialists,
-                                KeypointSchema(spec["keypoint_columns"]),
+        model = SpecialistModel(specialists, KeypointSchema(columns),
                                 training=spec.get("training"))
-    except ValueError as e:
-        raise ValueError("%s: %s" % (path, e))
+    except (ValueError, KeyError) as e:
+        raise ModelError("%s: %s" % (path, e))
     model.folder = os.path.abspath(folder)
     return model
 
@@ -305,7 +329,10 @@ def train_specialists(base_model, train, val, config, out_dir,
         Flat config for :func:`kfkd.train.trainer_from_config`.
     out_dir : str
         The SpecialistModel folder to write (specialist ``g`` is
-        checkpointed into ``out_dir/g`` while it trains).
+        checkpointed into ``g`` of a working folder beside ``out_dir``,
+        ``<out_dir>.staging-<pid>-groups``, removed at the end; ``out_dir``
+        itself changes once, at the end, from what it held to the complete
+        SpecialistModel: :meth:`SpecialistModel.save`).
     minutes_per_specialist, epochs : float, int, optional
         Override the config's ``max_minutes`` and ``max_epochs``.
     groups : sequence of (str, sequence of str)
@@ -329,16 +356,37 @@ def train_specialists(base_model, train, val, config, out_dir,
         Groups that do not cover the schema once; a group with no labelled
         training or validation face; a config for another net.
     """
-    from tqdm.auto import tqdm
-
-    from .train import rmse_px, trainer_from_config
-
     check_groups(groups, train.schema)
     config = dict(config)
     if minutes_per_specialist is not None:
         config["max_minutes"] = minutes_per_specialist
     if epochs is not None:
         config["max_epochs"] = epochs
+    work = "%s%s%d-groups" % (os.path.normpath(out_dir), STAGING,
+                              os.getpid())
+    try:
+        specialists, report = _train_groups(
+            base_model, train, val, config, work, groups, verbose)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    training = {"base_model": base_model.folder or repr(base_model),
+                "config": config, "groups": [[g, list(n)] for g, n in groups]}
+    model = SpecialistModel(specialists, train.schema, training=training)
+    metrics = model.metrics(val, extra={
+        "base_val_rmse_px": base_model.metrics(val)["val_rmse_px"],
+        "seconds": sum(r["seconds"] for r in report.values()),
+        "specialists": report})
+    model.save(out_dir, metrics=metrics)
+    return model, metrics
+
+
+def _train_groups(base_model, train, val, config, work, groups, verbose):
+    """Train the specialists, checkpointing group ``g`` in ``work/g``;
+    -> ([(group, Model)], report)."""
+    from tqdm.auto import tqdm
+
+    from .train import rmse_px, trainer_from_config
+
     specialists, report = [], {}
     for group, names in groups:
         schema = group_schema(names)
@@ -356,7 +404,7 @@ def train_specialists(base_model, train, val, config, out_dir,
         if trainer.augmenter is not None:
             trainer.augmenter.set_params(schema=schema)
         model = trainer.fit(group_train, group_val,
-                            out_dir=os.path.join(out_dir, group),
+                            out_dir=os.path.join(work, group),
                             init_model=base_model)
         specialists.append((group, model))
         report[group] = {
@@ -368,12 +416,4 @@ def train_specialists(base_model, train, val, config, out_dir,
             "best_epoch": trainer.best_epoch_,
             "epochs": len(trainer.history_),
             "seconds": trainer.train_seconds_}
-    training = {"base_model": base_model.folder or repr(base_model),
-                "config": config, "groups": [[g, list(n)] for g, n in groups]}
-    model = SpecialistModel(specialists, train.schema, training=training)
-    metrics = model.metrics(val, extra={
-        "base_val_rmse_px": base_model.metrics(val)["val_rmse_px"],
-        "seconds": sum(r["seconds"] for r in report.values()),
-        "specialists": report})
-    model.save(out_dir, metrics=metrics)
-    return model, metrics
+    return specialists, report

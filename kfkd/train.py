@@ -332,8 +332,14 @@ class Trainer(object):
             Faces ``(N, 1, 96, 96) float32 in [0, 1]`` and keypoints
             ``(N, 2K)`` in pixels (NaN where unlabelled).
         out_dir : str, optional
-            If given, the model, history and metrics are saved there as they
-            improve (see :meth:`kfkd.model.Model.save`).
+            If given, the model, history and metrics are saved there at
+            every improving epoch and at the end, each time as a whole
+            through :meth:`kfkd.model.Model.save` (a staging folder swapped
+            in), so that ``out_dir`` is always a complete model (or, before
+            the first checkpoint, what it was).  Whatever it held is
+            replaced: check it first with
+            :func:`kfkd.fileio.check_output_folder`, as ``kfkd train``
+            does.
         init_model : kfkd.model.Model, optional
             Warm start: a trained model of the same net, net_params and
             exposure whose parameters the new net starts from

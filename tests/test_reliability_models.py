@@ -1,0 +1,306 @@
+"""Bad model folders: one line naming the file and field, exit 2, nothing
+written, the bad folder untouched (issue #10, defects 1, 4, 7, 8).
+
+Each row corrupts a copy of the shipped reference model (``models/reference``)
+in ``tmp_path``; the reader (:func:`kfkd.model.load_model`) must refuse it
+before any prediction is written, and ``kfkd train --out`` must refuse an
+output folder it would lose, before data loads or anything compiles.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+REFERENCE = os.path.join(REPO, "models", "reference")
+
+
+def _spec(folder):
+    return os.path.join(folder, "model.json"), os.path.join(folder,
+                                                            "model.npz")
+
+
+def _edit_spec(edit):
+    def corrupt(folder):
+        path, _ = _spec(folder)
+        spec = json.load(open(path))
+        edit(spec)
+        json.dump(spec, open(path, "w"))
+    return corrupt
+
+
+def _write(name, text):
+    def corrupt(folder):
+        with open(os.path.join(folder, name), "w") as f:
+            f.write(text)
+    return corrupt
+
+
+def _arrays(folder):
+    with np.load(_spec(folder)[1], allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _edit_npz(edit, compressed=False):
+    def corrupt(folder):
+        arrays = _arrays(folder)
+        edit(arrays)
+        save = np.savez_compressed if compressed else np.savez
+        with open(_spec(folder)[1], "wb") as f:
+            save(f, **arrays)
+    return corrupt
+
+
+def _truncate(folder):
+    path = _spec(folder)[1]
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:len(data) // 2])
+
+
+def _flip_bytes(folder):
+    """Corrupt data inside an array, sizes intact (CRC check fails)."""
+    path = _spec(folder)[1]
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("param_026.npy")
+    data = bytearray(open(path, "rb").read())
+    start = info.header_offset + 30 + len(info.filename) + 200
+    data[start:start + 8] = b"\xff" * 8
+    open(path, "wb").write(bytes(data))
+
+
+def _set(key, value):
+    return _edit_spec(lambda spec: spec.__setitem__(key, value))
+
+
+def _drop(key):
+    return _edit_spec(lambda spec: spec.pop(key))
+
+
+def _remove(name):
+    return lambda folder: os.unlink(os.path.join(folder, name))
+
+
+def _nan(arrays):
+    arrays["param_026"][3] = np.nan
+
+
+def _inf(arrays):
+    arrays["param_000"][0, 0, 0, 0] = np.inf
+
+
+# (id, corrupt(folder), strings the error line must name)
+BAD_FOLDERS = [
+    ("json_truncated", lambda f: open(_spec(f)[0], "r+").truncate(100),
+     ["model.json", "not valid JSON"]),
+    ("json_a_list", _write("model.json", "[1, 2, 3]"),
+     ["model.json", "JSON object", "list"]),
+    ("json_not_utf8", lambda f: open(_spec(f)[0], "wb").write(b"\xff\xfe{"),
+     ["model.json"]),
+    ("json_missing", _remove("model.json"), ["model.json", "no such file"]),
+    ("json_is_a_folder", lambda f: (os.unlink(_spec(f)[0]),
+                                    os.mkdir(_spec(f)[0])),
+     ["model.json"]),
+    ("format_other", _set("format", "kfkd-model/99"),
+     ["model.json", "'format'", "kfkd-model/99"]),
+    ("net_params_missing", _drop("net_params"),
+     ["model.json", "'net_params'", "missing"]),
+    ("net_params_a_list", _set("net_params", [1]),
+     ["model.json", "'net_params'", "an object"]),
+    ("net_unknown", _set("net", "foo"), ["model.json", "'net'", "foo"]),
+    ("net_a_number", _set("net", 5), ["model.json", "'net'", "5"]),
+    ("net_param_wrong_type", _set("net_params", {"depth": "abc"}),
+     ["model.json", "'net_params'", "depth", "abc"]),
+    ("net_param_unknown", _set("net_params", {"colour": 1}),
+     ["model.json", "'net_params'", "colour"]),
+    ("net_param_out_of_range", _set("net_params", {"depth": 9}),
+     ["model.json", "depth", "9"]),
+    ("columns_not_a_list", _set("keypoint_columns", "nose_tip_x"),
+     ["model.json", "'keypoint_columns'"]),
+    ("columns_empty", _set("keypoint_columns", []),
+     ["model.json", "'keypoint_columns'"]),
+    ("exposure_unknown", _set("preprocessing", {"exposure": "sepia"}),
+     ["model.json", "'preprocessing'", "sepia"]),
+    ("training_a_string", _set("training", "fast"),
+     ["model.json", "'training'"]),
+    ("npz_missing", _remove("model.npz"), ["model.npz", "no such file"]),
+    ("npz_not_a_zip", _write("model.npz", "hello"),
+     ["model.npz", "not a zip"]),
+    ("npz_truncated", _truncate, ["model.npz"]),
+    ("npz_corrupt_data", _flip_bytes, ["model.npz", "param_026"]),
+    ("npz_wrong_shape", _edit_npz(lambda a: a.__setitem__(
+        "param_003", np.zeros((7, 2), np.float32))),
+     ["model.npz", "param_003", "(7, 2)"]),
+    ("npz_missing_key", _edit_npz(lambda a: a.pop("param_026")),
+     ["model.npz", "missing", "param_026"]),
+    ("npz_extra_key", _edit_npz(lambda a: a.__setitem__(
+        "param_999", np.zeros(1, np.float32))),
+     ["model.npz", "unexpected", "param_999"]),
+    ("npz_float64", _edit_npz(lambda a: a.__setitem__(
+        "param_026", a["param_026"].astype(np.float64))),
+     ["model.npz", "param_026", "float64"]),
+    ("npz_nan_weights", _edit_npz(_nan),
+     ["model.npz", "param_026", "non-finite"]),
+    ("npz_inf_weights", _edit_npz(_inf),
+     ["model.npz", "param_000", "non-finite"]),
+    ("npz_pickled_object", _edit_npz(lambda a: a.__setitem__(
+        "param_026", np.array([{"a": 1}], dtype=object))),
+     ["model.npz", "param_026"]),
+    ("history_not_csv", lambda f: open(os.path.join(f, "history.csv"),
+                                       "wb").write(b"\x00\xff\xfe\"\n\"a"),
+     ["history.csv"]),
+    ("specialists_json_truncated", _write("specialists.json", '{"format'),
+     ["specialists.json", "not valid JSON"]),
+    ("specialists_group_escapes", _write("specialists.json", json.dumps({
+        "format": "kfkd-specialists/1", "keypoint_columns": ["a_x", "a_y"],
+        "groups": {"g": {"folder": "../..", "keypoint_columns": []}}})),
+     ["specialists.json", "'g'", "folder"]),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory, data_dir):
+    """A data folder of the first 60 training faces and 4 test faces (with
+    their IdLookupTable rows), so that each row reads kilobytes."""
+    import pandas as pd
+    from kfkd.data import find_file
+
+    folder = tmp_path_factory.mktemp("tiny-data")
+    pd.read_csv(find_file("training.csv", data_dir), nrows=60).to_csv(
+        folder / "training.csv", index=False)
+    test = pd.read_csv(find_file("test.csv", data_dir), nrows=4)
+    test.to_csv(folder / "test.csv", index=False)
+    lookup = pd.read_csv(find_file("IdLookupTable.csv", data_dir))
+    lookup[lookup.ImageId.isin(test.ImageId)].to_csv(
+        folder / "IdLookupTable.csv", index=False)
+    return str(folder)
+
+
+@pytest.fixture
+def bad_folder(tmp_path):
+    def make(corrupt):
+        folder = str(tmp_path / "bad")
+        shutil.copytree(REFERENCE, folder)
+        corrupt(folder)
+        return folder
+    return make
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict", "submit"])
+@pytest.mark.parametrize("corrupt, names",
+                         [pytest.param(c, n, id=i) for i, c, n in BAD_FOLDERS])
+def test_bad_model_folder(command, corrupt, names, bad_folder, tmp_path,
+                          tiny_data, kfkd_fails):
+    folder = bad_folder(corrupt)
+    out = tmp_path / "out.csv"
+    argv = [command, "--model", folder, "--data-dir", tiny_data]
+    if command in ("predict", "submit"):
+        argv += ["--out", out]
+    kfkd_fails(argv, names=names, untouched=[folder, out])
+
+
+def test_no_such_model_folder(tmp_path, kfkd_fails):
+    out = tmp_path / "p.csv"
+    kfkd_fails(["predict", "--model", tmp_path / "nowhere", "--out", out],
+               names=["nowhere", "no such model folder"], untouched=[out])
+
+
+# -- kfkd train --out: refused before data loads or anything compiles ----------
+def _train(out, *extra):
+    return ["train", "--net", "net1", "--epochs", 1, "--limit", 60,
+            "--out", out] + list(extra)
+
+
+@pytest.mark.parametrize("make, names", [
+    pytest.param(lambda p: shutil.copytree(REFERENCE, p),
+                 ["--out", "holds a model", "model.json", "--overwrite"],
+                 id="holds_a_model"),
+    pytest.param(lambda p: (os.mkdir(p), open(os.path.join(p, "notes.txt"),
+                                              "w").write("mine")),
+                 ["--out", "is not empty", "notes.txt"], id="unrelated_file"),
+    pytest.param(lambda p: open(p, "w").write("a file"),
+                 ["--out", "is a file"], id="a_regular_file"),
+    pytest.param(lambda p: (os.rmdir(os.path.dirname(p)), open(
+        os.path.dirname(p), "w").write("a file")),
+                 ["--out", "is a file, not a folder"], id="parent_a_file"),
+])
+def test_train_refuses_out(make, names, tmp_path, kfkd_fails):
+    out = str(tmp_path / "parent" / "model")
+    os.makedirs(os.path.dirname(out))
+    make(out)
+    # before data loads: a data folder that does not exist is never reached
+    kfkd_fails(_train(out, "--data-dir", tmp_path / "no-data"), names=names,
+               untouched=[str(tmp_path / "parent")])
+
+
+@pytest.mark.parametrize("make, out, names", [
+    pytest.param(lambda root: os.makedirs(root / "m" / "photos"), "m",
+                 ["--out", "holds the folder photos, not a model"],
+                 id="overwrite_foreign_subfolder"),
+    pytest.param(lambda root: None, ".",
+                 ["--out .", "current folder"], id="overwrite_current_folder"),
+])
+def test_train_overwrite_never_replaces_more_than_a_model(
+        make, out, names, tmp_path, kfkd_fails, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path)
+    kfkd_fails(_train(out, "--overwrite", "--data-dir", tmp_path / "no-data"),
+               names=names, untouched=[str(tmp_path)])
+
+
+def test_train_overwrite_skips_the_check(tmp_path, kfkd_fails):
+    """--overwrite passes the output check: the next error is the data's."""
+    out = str(tmp_path / "model")
+    shutil.copytree(REFERENCE, out)
+    kfkd_fails(_train(out, "--overwrite", "--data-dir", tmp_path / "no-data"),
+               names=["no-data"], untouched=[out])
+
+
+# -- defect 8: a small file holding a huge array is refused unread -------------
+BIG = """
+import resource, sys
+from kfkd.errors import ModelError
+from kfkd.model import load_model
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_model(sys.argv[1])
+except ModelError as e:
+    print(e)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_compressed_huge_array_is_refused_before_allocating(bad_folder):
+    def huge(arrays):  # 1 GiB of zeros, a few MB compressed
+        arrays["param_000"] = np.zeros((16384, 16384), np.float32)
+    folder = bad_folder(_edit_npz(huge, compressed=True))
+    assert os.path.getsize(os.path.join(folder, "model.npz")) < 20e6
+    out = subprocess.run([sys.executable, "-c", BIG, folder],
+                         env=dict(os.environ, PYTHONPATH=REPO),
+                         capture_output=True, text=True, timeout=300)
+    message, grown_mb = out.stdout.strip().splitlines()
+    assert "model.npz" in message and "param_000" in message
+    assert "(16384, 16384)" in message
+    assert int(grown_mb) < 200, "loading grew memory by %s MB" % grown_mb
+
+
+# -- defect 4: finite weights whose predictions overflow -----------------------
+@pytest.mark.parametrize("command", ["evaluate", "predict", "submit"])
+def test_non_finite_predictions_are_refused(command, bad_folder, tmp_path,
+                                            tiny_data, kfkd_fails):
+    """An output bias of 3e38 (finite) puts keypoints at 48 * 3e38 = inf
+    pixels: every command refuses, before writing anything."""
+    def overflow(arrays):
+        arrays["param_026"][:] = 3e38
+    folder = bad_folder(_edit_npz(overflow))
+    out = tmp_path / "out.csv"
+    argv = [command, "--model", folder, "--data-dir", tiny_data]
+    if command != "evaluate":
+        argv += ["--out", out]
+    kfkd_fails(argv, names=[folder, "non-finite keypoints"],
+               untouched=[folder, out])
