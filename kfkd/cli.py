@@ -20,6 +20,7 @@ import sys
 from .augment import RANGES
 from .data import VAL_FRACTION, split_sizes
 from .devices import check_devices
+from .fileio import check_output_folder
 from .errors import UsageError
 from .keypoints import FRAME
 
@@ -375,7 +376,8 @@ def _check_net(args):
 
 
 def _check_train(args):
-    _check_output_folder(args.out)
+    # a model folder: not a file, and not another model unless --overwrite
+    check_output_folder(args.out, args.overwrite)
     _check_split(args)
     _check_net(args)
 
@@ -441,9 +443,6 @@ def train_config(args):
 
 
 def cmd_train(args):
-    from .fileio import check_output_folder
-
-    check_output_folder(args.out, args.overwrite)  # before data and Theano
     from .data import load_split
     from .train import trainer_from_config
 
@@ -465,8 +464,8 @@ def cmd_evaluate(args):
     from .data import load_split
     from .model import load_model
 
-    _, val = load_split(**_split_kwargs(args))  # data errors before Theano
-    model = load_model(args.model)
+    model = load_model(args.model)  # validated in 0.4 s, nothing compiled
+    _, val = load_split(**_split_kwargs(args))
     metrics = model.metrics(val)
     print("validation faces: %d" % metrics["n_faces"])
     print("RMSE (all labelled coordinates): %.4f px" % metrics["val_rmse_px"])
