@@ -22,6 +22,7 @@ import pytest
 
 from kfkd import search
 from kfkd.errors import SearchError
+from kfkd.search.reconcile import pid_alive
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -359,7 +360,7 @@ def test_sigkilled_driver_workers_record_and_exit_quietly(tmp_path):
     _, err = driver.communicate(timeout=60)
     assert "Traceback" not in err and "Exception ignored" not in err, err
     for t in running:
-        assert not search._pid_alive(t.user_attrs["pid"])
+        assert not pid_alive(t.user_attrs["pid"])
     study = search.open_study(search.open_storage(None, study_dir), "stalled")
     states = {t.number: (t.state.name, t.user_attrs.get("error"))
               for t in study.trials}
@@ -375,7 +376,7 @@ def test_second_sigint_while_recording_leaves_no_running_trial(tmp_path):
     study = search.open_study(storage, "stalled", loaded, 0)
     search.reconcile(study, storage, loaded, 0, 1)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "kfkd.search", "--study", "stalled", "--out",
+        [sys.executable, "-m", "kfkd.search.worker", "--study", "stalled", "--out",
          str(tmp_path), "--limit", "100"], cwd=REPO, env=env(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_running(study_dir, "stalled", 1)

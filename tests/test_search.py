@@ -240,7 +240,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     _, err = driver.communicate(timeout=300)
     assert driver.returncode == 130
     assert err.strip().splitlines()[-1] == "kfkd search: interrupted"
-    workers = subprocess.run(["pgrep", "-f", "kfkd.search --study default --out %s"
+    workers = subprocess.run(["pgrep", "-f", "kfkd.search.worker --study default --out %s"
                               % tmp_path], capture_output=True, text=True)
     assert workers.stdout.strip() == ""
     frame = results(tmp_path, "default")

@@ -1,4 +1,4 @@
-"""The default search space: breeze on a laptop (see kfkd.search).
+"""The default search space: breeze on a laptop (see kfkd.search.space).
 
 Random search (Bergstra & Bengio 2012) over the settings the 2015 paper
 explored: learning rate and update rule, L1/L2 penalties (0 allowed),
@@ -14,6 +14,9 @@ FIXED = {"net": "breeze", "max_epochs": 200, "net.convs_per_block": 1,
 #: Pairs of settings whose validation-RMSE surface is plotted in 3D.
 SURFACES = [("learning_rate", "l2"), ("net.dropout_conv", "l2"),
             ("net.depth", "net.width")]
+
+#: Configuration keys that suggest() samples log-uniformly (log axes in plots).
+LOG_KEYS = ("learning_rate", "l1", "l2")
 
 
 def suggest(trial):

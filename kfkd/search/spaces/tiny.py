@@ -9,6 +9,9 @@ FIXED = {"net": "breeze", "max_epochs": 2, "net.convs_per_block": 1,
 SURFACES = [("learning_rate", "l2"), ("net.dropout_conv", "l2"),
             ("net.depth", "net.dropout_dense")]
 
+#: Configuration keys that suggest() samples log-uniformly (log axes in plots).
+LOG_KEYS = ("learning_rate", "l2")
+
 
 def suggest(trial):
     """One configuration."""

@@ -1,0 +1,146 @@
+"""A study's results: the table, the best trial and the files written.
+
+``results.csv`` (one row per trial), ``best.json`` and ``best_model/`` (THE
+best trial: :func:`best_trial`, also used by the driver's progress line and
+``kfkd plot-search``) and the 3D validation-RMSE surfaces
+(:func:`kfkd.plots.search_surfaces`).
+"""
+import os
+import shutil
+
+import pandas as pd
+from optuna.trial import TrialState
+
+from ..fileio import atomic_write, write_json
+from .space import study_space
+
+__all__ = ["results_frame", "best_trial", "log_scaled_keys", "best_summary",
+           "write_outputs"]
+
+
+def results_frame(study):
+    """One row per trial: number, state, parameters, RMSE, epochs, seconds.
+
+    Columns: ``number``, ``sample_index``, ``state``, one column per
+    configuration key (effective values: 0 where a penalty is off),
+    ``val_rmse_px``, ``best_epoch``, ``epochs``, ``seconds``, ``device``,
+    ``host``, ``pid`` (of the worker), ``error``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``number``; empty when the study has no trial.
+    """
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        row = {"number": t.number,
+               "sample_index": t.user_attrs.get("sample_index"),
+               "state": t.state.name}
+        row.update(t.user_attrs.get("config", {}))
+        row["val_rmse_px"] = (t.value if t.state == TrialState.COMPLETE
+                              else None)
+        for key in ("best_epoch", "epochs", "seconds", "device", "host",
+                    "pid", "error"):
+            row[key] = t.user_attrs.get(key)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame = frame.sort_values("number").reset_index(drop=True)
+    return frame
+
+
+def best_trial(study):
+    """THE best trial of a study: the complete trial of lowest validation RMSE
+    (the lowest number among equals); None when no trial completed.
+
+    Returns
+    -------
+    optuna.trial.FrozenTrial or None
+    """
+    complete = study.get_trials(deepcopy=False,
+                                states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    return min(complete, key=lambda t: (t.value, t.number))
+
+
+def log_scaled_keys(study, space=None):
+    """Configuration keys sampled log-uniformly: the space's ``LOG_KEYS``.
+
+    Parameters
+    ----------
+    study : optuna.study.Study
+    space : SearchSpace, optional
+        Default: the space the study was made with
+        (:func:`kfkd.search.space.study_space`).
+
+    Returns
+    -------
+    set of str
+    """
+    return set((space or study_space(study)).log_keys)
+
+
+def _copy_tree_atomic(src, dst):
+    tmp = dst + ".tmp-%d" % os.getpid()
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    shutil.copytree(src, tmp)
+    old = dst + ".old-%d" % os.getpid()
+    if os.path.exists(dst):
+        os.replace(dst, old)
+    os.replace(tmp, dst)
+    if os.path.exists(old):
+        shutil.rmtree(old)
+
+
+def best_summary(study, space):
+    """``best.json``'s contents without the model: the best trial's number,
+    RMSE (px), epoch, seconds and configuration; {} when none completed."""
+    best = best_trial(study)
+    if best is None:
+        return {}
+    trials = study.get_trials(deepcopy=False)
+    return {
+        "study": study.study_name,
+        "space": space.name,
+        "number": best.number,
+        "val_rmse_px": float(best.value),
+        "best_epoch": best.user_attrs.get("best_epoch"),
+        "seconds": best.user_attrs.get("seconds"),
+        "config": best.user_attrs.get("config"),
+        "n_complete": sum(t.state == TrialState.COMPLETE for t in trials),
+        "n_trials": len(trials),
+        "model": None,
+    }
+
+
+def write_outputs(study, space, study_dir, plot=True):
+    """results.csv, best.json, best_model/ and the 3D surfaces of a study.
+
+    Returns
+    -------
+    dict
+        The best trial's summary (:func:`best_summary` with ``model``, the
+        copied ``best_model`` folder); empty if no trial completed.
+    """
+    # imported as before the split (kfkd.plots is moving; the merge fixes
+    # this line) and only here, so that a worker never loads matplotlib
+    from .. import plots
+
+    frame = results_frame(study)
+    with atomic_write(os.path.join(study_dir, "results.csv"), newline="") as f:
+        frame.to_csv(f, index=False)
+    best = best_summary(study, space)
+    if not best:
+        return {}
+    source = study.trials[best["number"]].user_attrs.get("model_dir")
+    if source and os.path.isdir(source):
+        target = os.path.join(study_dir, "best_model")
+        _copy_tree_atomic(source, target)
+        best["model"] = os.path.abspath(target)
+    write_json(os.path.join(study_dir, "best.json"), best)
+    if plot:
+        plots.search_surfaces(frame, space.surfaces, space.log_keys,
+                              os.path.join(study_dir, "surfaces"))
+    return best
