@@ -240,7 +240,7 @@ def build_parser():
                    "cpu,cpu or cuda0,cuda1 (default: CPU slots to suit the "
                    "machine)")
     p.add_argument("--space", default="default", help="search space: a name "
-                   "in experiments/spaces/ or a path (default: default)")
+                   "in kfkd/search/spaces/ or a .py path (default: default)")
     p.add_argument("--study", help="study name (default: the space name); "
                    "rerun with the same name to resume")
     p.add_argument("--storage", help="Optuna storage URL, e.g. "
