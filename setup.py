@@ -13,6 +13,7 @@ setup(
     install_requires=[
         "theano-pymc==1.1.2", "Lasagne==0.1", "numpy==1.23.5", "scipy",
         "pandas", "matplotlib", "tqdm", "optuna", "opencv-python-headless",
+        "pillow",
     ],
     # a PostgreSQL study shared by workers on several machines:
     # pip install -e .[postgres], then --storage postgresql+psycopg://...

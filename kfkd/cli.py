@@ -23,6 +23,7 @@ from .devices import check_devices
 from .fileio import check_output_folder
 from .errors import UsageError
 from .keypoints import FRAME
+from .pipeline import command as pipeline_command
 
 __all__ = ["main", "build_parser", "train_config", "check_args",
            "in_range", "positive_int", "non_negative_int", "seed_int",
@@ -279,40 +280,8 @@ def build_parser():
                        "for test.csv and IdLookupTable.csv")
     _add_submit_args(p)
 
-    p = sub.add_parser("detect", help="faces and keypoints in photos: "
-                       "annotated images and detections.json")
-    p.add_argument("photos", nargs="+", metavar="PHOTO",
-                   help="photos (any format cv2.imread reads)")
-    p.add_argument("--out", required=True, help="folder to write")
-    _add_face_args(p)
-
-    p = sub.add_parser("video", help="faces and keypoints on every frame of "
-                       "a video")
-    p.add_argument("input", metavar="IN", help="video OpenCV can read")
-    p.add_argument("--out", required=True, type=_video_path,
-                   help="video to write (.mp4: mp4v, .avi: MJPG)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_face_args(p)
+    pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
     return parser
-
-
-def _add_face_args(p):
-    """Options of ``kfkd detect`` and ``kfkd video``."""
-    p.add_argument("--model", help="model folder (default: the shipped "
-                   "reference model)")
-    p.add_argument("--blur", action="store_true", help="blur the faces")
-    p.add_argument("--sunglasses", action="store_true",
-                   help="put sunglasses on the faces")
-
-
-def _video_path(text):
-    from .pipeline import VIDEO_CODECS
-
-    if os.path.splitext(text)[1].lower() not in VIDEO_CODECS:
-        raise argparse.ArgumentTypeError("%r: the output video must end in %s"
-                                         % (text, " or ".join(sorted(
-                                             VIDEO_CODECS))))
-    return text
 
 
 def _add_submit_args(p):
@@ -543,51 +512,10 @@ def cmd_plot_search(args):
     print("redrew %s (best trial %s)" % (study_dir, best.get("number")))
 
 
-def cmd_detect(args):
-    from .model import load_model
-    from .pipeline import KeypointPipeline, detect_photos, read_image
-
-    for path in args.photos:  # unreadable photos fail before Theano
-        read_image(path)
-    pipeline = KeypointPipeline(load_model(args.model))
-    report = detect_photos(args.photos, args.out, pipeline, blur=args.blur,
-                           sunglasses=args.sunglasses)
-    for photo in report["photos"]:
-        print("%s: %d face(s) (confidence %s), %d rejected candidate(s) "
-              "(confidence %s)" % (
-                  photo["photo"], len(photo["faces"]),
-                  " ".join("%.2f" % f["confidence"] for f in photo["faces"])
-                  or "-", len(photo["rejected"]),
-                  " ".join("%.2f" % f["confidence"]
-                           for f in photo["rejected"]) or "-"))
-    print("wrote %d files to %s" % (len(report["written"]), args.out),
-          file=sys.stderr)
-    return report
-
-
-def cmd_video(args):
-    from .model import load_model
-    from .pipeline import (FaceDetector, KeypointPipeline, process_video,
-                           video_info)
-
-    video_info(args.input)  # not a video: fails before Theano
-    pipeline = KeypointPipeline(load_model(args.model),
-                                detector=FaceDetector.for_video())
-    stats = process_video(args.input, args.out, pipeline, blur=args.blur,
-                          sunglasses=args.sunglasses,
-                          progress=not args.quiet)
-    print("%d frames, %d with a face, %.1f frames per second (detection + "
-          "keypoints + drawing, no video I/O); wrote %s" % (
-              stats["frames"], stats["frames_with_face"], stats["fps"],
-              args.out))
-    return stats
-
-
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
-            "submit": cmd_submit,
-            "detect": cmd_detect, "video": cmd_video}
+            "submit": cmd_submit, **pipeline_command.COMMANDS}
 
 
 def main(argv=None):
