@@ -9,6 +9,8 @@ import json
 import os
 import sys
 
+from .occlusion import command as occlusion_command
+
 __all__ = ["main", "build_parser", "train_config"]
 
 
@@ -149,6 +151,7 @@ def build_parser():
                    help="video to write (.mp4: mp4v, .avi: MJPG)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_face_args(p)
+    occlusion_command.add_parsers(sub)
     return parser
 
 
@@ -348,7 +351,8 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
             "submit": cmd_submit,
-            "detect": cmd_detect, "video": cmd_video}
+            "detect": cmd_detect, "video": cmd_video,
+            **occlusion_command.COMMANDS}
 
 
 def main(argv=None):
