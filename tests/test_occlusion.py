@@ -369,7 +369,7 @@ def test_edge_free_map_focuses_on_keypoints_more_than_grey(
 
 # -- the command ------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, names", [
+BAD_OPTIONS = [
     (["occlusion", "--patch", "0"], ["--patch", "0"]),
     (["occlusion", "--patch", "200"], ["--patch", "200"]),
     (["occlusion", "--stride", "13"], ["--stride", "13", "--patch"]),
@@ -381,8 +381,11 @@ def test_edge_free_map_focuses_on_keypoints_more_than_grey(
     (["occlusion", "--redraw"], ["occlusion_edge_free.npz"]),
     (["benchmark-occlusion", "--energy-faces", "0"], ["--energy-faces"]),
     (["benchmark-occlusion", "--stride", "0"], ["--stride", "0"]),
-], ids=lambda v: " ".join(v) if isinstance(v, list) and v[0] in (
-    "occlusion", "benchmark-occlusion") else None)
+]
+
+
+@pytest.mark.parametrize("argv, names", [
+    pytest.param(a, n, id=" ".join(a)) for a, n in BAD_OPTIONS])
 def test_bad_options_fail_in_one_line(kfkd_fails, tmp_path, argv, names):
     out = tmp_path / "out"
     if argv[0] == "occlusion":

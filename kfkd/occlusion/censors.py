@@ -411,9 +411,10 @@ class EdgeFreeCensor(BlurCensor):
     mask it has no hard border).  Unlike :class:`MarginEdgeFreeCensor` it
     has no untouched margin and no steep band: at matched strength (every
     censor removing the hard grey patch's detail,
-    :mod:`kfkd.occlusion.strength`) it adds ~1.6% of the grey patch's edge
-    energy per unit of detail removed, the margin window ~17%, which is why
-    it is the default (``kfkd benchmark-occlusion`` measures both).
+    :mod:`kfkd.occlusion.strength`) it adds several times less edge energy
+    per unit of detail removed than the margin window, which is why it is
+    the default (``kfkd benchmark-occlusion`` measures both; numbers in the
+    README).
 
     Parameters
     ----------

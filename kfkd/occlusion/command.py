@@ -15,9 +15,10 @@ from .censors import CENSORS
 
 __all__ = ["add_parsers", "COMMANDS", "DEFAULT_OUT"]
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 #: The repository's ``figures/occlusion``.
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "figures", "occlusion")
+DEFAULT_OUT = os.path.join(REPO, "figures", "occlusion")
 
 
 def _common(p, faces, faces_help=None):
@@ -99,7 +100,7 @@ def cmd_occlusion(args):
             model, val, grey, args.out, args.censor, faces=args.faces,
             stride=args.stride, compare_faces=args.compare_faces,
             compare_stride=args.compare_stride,
-            extra={"model": os.path.abspath(model.folder or "")}, **kw)
+            extra={"model": _repo_relative(model.folder or "")}, **kw)
         if args.matched_faces > 0:
             folder_run.compute_matched(
                 model, val, grey, args.out, faces=args.matched_faces,
@@ -108,6 +109,13 @@ def cmd_occlusion(args):
     written = folder_run.draw_folder(args.out, args.censor)
     benchmark.print_folder(args.out, args.censor)
     print("wrote %d figure files to %s" % (len(written), args.out))
+
+
+def _repo_relative(path):
+    """``path`` relative to the repository when inside it, else absolute."""
+    path = os.path.abspath(path)
+    inside = path.startswith(REPO + os.sep)
+    return os.path.relpath(path, REPO) if inside else path
 
 
 def cmd_benchmark(args):

@@ -121,4 +121,4 @@ def write_matched_figure(matched, out_dir, examples=None):
               % (first.patch, first.stride))
     return plots.save_figure(fig, os.path.join(out_dir,
                                                "compare_censors_matched"),
-                             formats=("png",), dpi=80)
+                             formats=("png",), dpi=64)

@@ -24,7 +24,8 @@ from . import figures, strength
 from .censors import CENSORS, make_censor
 from .maps import compare_censors, load_occlusion_maps, occlusion_maps
 
-__all__ = ["compute_maps", "compute_matched", "load_folder", "draw_folder"]
+__all__ = ["compute_maps", "compute_energy_tables", "compute_matched",
+           "load_folder", "draw_folder"]
 
 
 def compute_maps(model, val, grey, folder, censor="edge_free", patch=12,
@@ -75,31 +76,49 @@ def compute_maps(model, val, grey, folder, censor="edge_free", patch=12,
     return written + [js]
 
 
+def compute_energy_tables(val, grey, folder, patch=12, faces=32, stride=4,
+                          censors=tuple(CENSORS), reference="grey"):
+    """The censors' measures at scale 1 and scaled to the ``reference``
+    censor's detail removed, on the first ``faces`` validation faces at
+    ``stride`` (:mod:`kfkd.occlusion.strength`).
+
+    Writes ``matched.json`` (target, scales, rows of both tables) and
+    ``edge_energy.md`` (both tables) into ``folder``.
+
+    Returns
+    -------
+    matched : dict
+        censor name -> scaled Censor.
+    written : list of str
+    """
+    images = val.images[:faces]
+    plain = {c.name: c for c in (make_censor(c, grey) for c in censors)}
+    target, matched = strength.matched_censors(
+        images, list(plain.values()), patch, stride,
+        make_censor(reference, grey))
+    tables = [strength.strength_table(images, cs, patch, stride,
+                                      reference=reference)
+              for cs in (plain, matched)]
+    js = os.path.join(folder, "matched.json")
+    write_json(js, {"target_detail": target, "reference": reference,
+                    "patch_px": patch, "faces": len(images),
+                    "stride_px": stride, "rows": tables[1],
+                    "scale_1_rows": tables[0]})
+    md = _write_tables(folder, tables, target, len(images), patch, stride)
+    return matched, [md, js]
+
+
 def compute_matched(model, val, grey, folder, patch=12, faces=8, stride=2,
                     calibration_faces=32, calibration_stride=4,
                     censors=tuple(CENSORS), reference="grey", batch_size=256,
                     progress=True):
-    """Censors at matched strength: scaled on the first
-    ``calibration_faces`` validation faces (positions at
-    ``calibration_stride``) to remove the ``reference`` censor's detail;
-    their ``E / D`` table on the same faces and positions; their heat maps
-    on the first ``faces`` faces at ``stride``.
-
-    Writes ``matched.json`` (target, scales, table rows), ``edge_energy.md``
-    and ``matched_<name>.npz`` into ``folder``; returns the written paths.
-    """
-    calib = val.images[:calibration_faces]
-    target, matched = strength.matched_censors(
-        calib, [make_censor(c, grey) for c in censors], patch,
-        calibration_stride, make_censor(reference, grey))
-    rows = strength.strength_table(calib, matched, patch, calibration_stride,
-                                   reference=reference)
-    written = [_write_table(folder, rows, target, len(calib), patch,
-                            calibration_stride)]
-    js = os.path.join(folder, "matched.json")
-    write_json(js, {"target_detail": target, "reference": reference,
-                    "patch_px": patch, "faces": len(calib),
-                    "stride_px": calibration_stride, "rows": rows})
+    """Censors at matched strength: :func:`compute_energy_tables` on the
+    first ``calibration_faces`` (positions every ``calibration_stride``
+    px), then the scaled censors' heat maps on the first ``faces`` faces at
+    ``stride`` (``matched_<name>.npz``).  Returns the written paths."""
+    matched, written = compute_energy_tables(
+        val, grey, folder, patch, calibration_faces, calibration_stride,
+        censors, reference)
     few = val.subset(slice(0, faces))
     for old in glob.glob(os.path.join(folder, "matched_*.npz")):
         os.unlink(old)
@@ -107,22 +126,26 @@ def compute_matched(model, val, grey, folder, patch=12, faces=8, stride=2,
         m = occlusion_maps(model, few.images, few.keypoints, c, patch, stride,
                            batch_size, progress=progress)
         written.append(m.save(os.path.join(folder, "matched_%s.npz" % name)))
-    return written + [js]
+    return written
 
 
-def _write_table(folder, rows, target, n_faces, patch, stride):
-    """``edge_energy.md``: the :func:`strength.table_markdown` table with
-    its caption."""
+def _write_tables(folder, tables, target, n_faces, patch, stride):
+    """``edge_energy.md``: the :func:`strength.table_markdown` tables at
+    scale 1 and at matched strength, with their captions."""
     path = os.path.join(folder, "edge_energy.md")
-    soft = [r for r in rows if r["censor"].startswith("edge_free")]
-    best = min(soft, key=lambda r: r["per_detail"])["censor"] if soft else None
+    best = min((r for r in tables[1] if r["censor"].startswith("edge_free")),
+               key=lambda r: r["per_detail"], default={}).get("censor")
     with atomic_write(path, "w") as f:
-        f.write("Censors at matched strength: each scaled (side = scale x "
-                "%d px) to remove D = %.3f on average (grey levels summed "
-                "over pixels, the hard grey patch's at scale 1); %d "
-                "validation faces, positions every %d px, ring 2 px.\n\n"
-                % (patch, target, n_faces, stride))
-        f.write(strength.table_markdown(rows, bold=best))
+        f.write("Added edge energy E per unit of detail removed D, %d "
+                "validation faces, patch %d px, positions every %d px, ring "
+                "2 px around the window's support.\n\nAt scale 1 (the "
+                "patch itself):\n\n%s\nAt matched strength: each censor "
+                "scaled (side = scale x %d px) to remove D = %.3f on average "
+                "(grey levels summed over pixels; the hard grey patch's at "
+                "scale 1):\n\n%s" % (
+                    n_faces, patch, stride,
+                    strength.table_markdown(tables[0]), patch, target,
+                    strength.table_markdown(tables[1], bold=best)))
     return path
 
 
