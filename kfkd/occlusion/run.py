@@ -24,13 +24,18 @@ from . import figures, strength
 from .censors import CENSORS, make_censor
 from .maps import compare_censors, load_occlusion_maps, occlusion_maps
 
-__all__ = ["compute_maps", "compute_energy_tables", "compute_matched",
-           "load_folder", "draw_folder"]
+__all__ = ["COMPARED", "compute_maps", "compute_energy_tables",
+           "compute_matched", "load_folder", "draw_folder"]
+
+#: The censors of the comparison at scale 1: one of each kind, the default
+#: edge-free window; every censor of :data:`CENSORS` (``edge_free_margin``
+#: too) is compared at matched strength (:func:`compute_matched`).
+COMPARED = ("black", "grey", "noise", "blur", "edge_free")
 
 
 def compute_maps(model, val, grey, folder, censor="edge_free", patch=12,
                  faces=8, stride=2, compare_faces=4, compare_stride=4,
-                 censors=tuple(CENSORS), batch_size=256, progress=True,
+                 censors=COMPARED, batch_size=256, progress=True,
                  extra=None):
     """Heat maps of the first ``faces`` validation faces with ``censor``,
     and of every censor of ``censors`` on the first ``compare_faces``
