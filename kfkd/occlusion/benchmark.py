@@ -50,16 +50,15 @@ def print_energy(images, grey, patch, stride):
     """The ``E / D`` table of every censor at scale 1, then at matched
     strength (scaled to the hard grey patch's detail removed)."""
     started = time.perf_counter()
-    censors = {c: make_censor(c, grey) for c in CENSORS}
-    rows = strength.strength_table(images, censors, patch, stride)
+    censors = [make_censor(c, grey) for c in CENSORS]
+    grey_censor = next(c for c in censors if c.name == "grey")
+    target, _, tables = strength.energy_tables(images, censors, patch, stride,
+                                               grey_censor)
     print("\n%d validation faces, patch %d px, stride %d px, ring 2 px\n\n"
           "at scale 1:" % (len(images), patch, stride))
-    print(strength.table_markdown(rows))
-    target, matched = strength.matched_censors(images, list(censors.values()),
-                                               patch, stride, censors["grey"])
-    rows = strength.strength_table(images, matched, patch, stride)
+    print(strength.table_markdown(tables[0]))
     print("at matched strength (D = %.3f, the grey patch's):" % target)
-    print(strength.table_markdown(rows))
+    print(strength.table_markdown(tables[1]))
     print("(%.0f s)" % (time.perf_counter() - started))
 
 

@@ -26,7 +26,8 @@ def _common(p, faces, faces_help=None):
                    "reference model, or $KFKD_MODEL)")
     p.add_argument("--data-dir", help="Kaggle data folder (default: "
                    "$KFKD_DATA_DIR)")
-    p.add_argument("--faces", type=int, default=faces, help=faces_help)
+    p.add_argument("--faces", type=int, default=faces,
+                   help=faces_help or "the first N validation faces")
     p.add_argument("--patch", type=int, default=12, help="pixels")
     p.add_argument("--stride", type=int, default=2, help="pixels")
     p.add_argument("--batch-size", type=int, default=256,
@@ -42,11 +43,13 @@ def add_parsers(sub):
     p.add_argument("--censor", default="edge_free", choices=sorted(CENSORS))
     p.add_argument("--compare-faces", type=int, default=4,
                    help="faces in the censor comparison (0: skip it)")
-    p.add_argument("--compare-stride", type=int, default=4)
+    p.add_argument("--compare-stride", type=int, default=4, help="pixels")
     p.add_argument("--matched-faces", type=int, default=0, help="faces in "
                    "the comparison at matched strength (0: skip it)")
-    p.add_argument("--matched-stride", type=int, default=2)
-    p.add_argument("--calibration-faces", type=int, default=32)
+    p.add_argument("--matched-stride", type=int, default=2, help="pixels")
+    p.add_argument("--calibration-faces", type=int, default=32,
+                   help="validation faces on which the censors are scaled "
+                   "to matched strength (positions every 4 px)")
     p.add_argument("--out", default=DEFAULT_OUT)
     p.add_argument("--redraw", action="store_true",
                    help="redraw the figures from the saved .npz files")
@@ -54,8 +57,9 @@ def add_parsers(sub):
     p = sub.add_parser("benchmark-occlusion", help="seconds per heat map; "
                        "edge energy per unit of detail removed")
     _common(p, faces=2, faces_help="faces timed (= repeats)")
-    p.add_argument("--energy-faces", type=int, default=32)
-    p.add_argument("--energy-stride", type=int, default=4)
+    p.add_argument("--energy-faces", type=int, default=32,
+                   help="validation faces of the edge-energy tables")
+    p.add_argument("--energy-stride", type=int, default=4, help="pixels")
     p.add_argument("--skip-timing", action="store_true")
 
 

@@ -97,13 +97,9 @@ def compute_energy_tables(val, grey, folder, patch=12, faces=32, stride=4,
     written : list of str
     """
     images = val.images[:faces]
-    plain = {c.name: c for c in (make_censor(c, grey) for c in censors)}
-    target, matched = strength.matched_censors(
-        images, list(plain.values()), patch, stride,
+    target, matched, tables = strength.energy_tables(
+        images, [make_censor(c, grey) for c in censors], patch, stride,
         make_censor(reference, grey))
-    tables = [strength.strength_table(images, cs, patch, stride,
-                                      reference=reference)
-              for cs in (plain, matched)]
     js = os.path.join(folder, "matched.json")
     write_json(js, {"target_detail": target, "reference": reference,
                     "patch_px": patch, "faces": len(images),

@@ -20,7 +20,7 @@ from .censors import make_censor
 from .edges import censor_measures
 
 __all__ = ["calibrate_scale", "matched_censors", "strength_table",
-           "table_markdown"]
+           "energy_tables", "table_markdown"]
 
 
 def _detail(images, censor, patch, stride):
@@ -166,6 +166,36 @@ def strength_table(images, censors, patch, stride, ring=2.0,
         r["per_detail_ratio"] = r["per_detail"] / ref["per_detail"]
         r["difference_ratio"] = r["difference"] / ref["difference"]
     return rows
+
+
+def energy_tables(images, censors, patch, stride, reference):
+    """The :func:`strength_table` of censors at scale 1 and scaled to the
+    ``reference`` censor's detail removed (:func:`matched_censors`), on the
+    same faces and positions.
+
+    Parameters
+    ----------
+    images : ndarray, (N, 1, 96, 96) float32 in [0, 1]
+    censors : sequence of Censor
+    patch, stride : int
+    reference : Censor
+        One of ``censors``.
+
+    Returns
+    -------
+    target : float
+    matched : dict
+        censor name -> scaled Censor.
+    tables : (list of dict, list of dict)
+        Rows at scale 1, rows at matched strength.
+    """
+    plain = {c.name: c for c in censors}
+    target, matched = matched_censors(images, list(plain.values()), patch,
+                                      stride, reference)
+    tables = tuple(strength_table(images, cs, patch, stride,
+                                  reference=reference.name)
+                   for cs in (plain, matched))
+    return target, matched, tables
 
 
 def table_markdown(rows, bold=None):
