@@ -23,6 +23,7 @@ from .devices import check_devices
 from .fileio import check_output_folder
 from .errors import UsageError
 from .keypoints import FRAME
+from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
 
 __all__ = ["main", "build_parser", "train_config", "check_args",
@@ -281,6 +282,7 @@ def build_parser():
     _add_submit_args(p)
 
     pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
+    occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
     return parser
 
 
@@ -515,7 +517,8 @@ def cmd_plot_search(args):
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
-            "submit": cmd_submit, **pipeline_command.COMMANDS}
+            "submit": cmd_submit, **pipeline_command.COMMANDS,
+            **occlusion_command.COMMANDS}
 
 
 def main(argv=None):
