@@ -947,7 +947,7 @@ def write_figures(maps, out_dir, comparisons=None, examples=None):
         Written paths.
     """
     import os
-    from . import plots
+    from .report import occlusion_plots as plots
     written = []
     for i in range(len(maps)):
         fig = plots.occlusion_keypoint_figure(

@@ -542,7 +542,7 @@ def write_outputs(study, space, study_dir, plot=True):
     dict
         The best trial's summary (empty if no trial completed).
     """
-    from . import plots
+    from .report import search_plots as plots
 
     frame = results_frame(study)
     with atomic_write(os.path.join(study_dir, "results.csv"), newline="") as f:
