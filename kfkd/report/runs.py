@@ -16,8 +16,8 @@ import pandas as pd
 from .. import cli
 from ..fileio import read_json, write_json
 from . import store
-from .training_plots import training_curves_figure
 from .plotting import save_figure
+from .training_plots import training_curves_figure
 
 __all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS",
            "budget_args", "train_run", "run_set", "slug", "histories",
@@ -49,8 +49,9 @@ ABLATIONS = (
 )
 
 
-
 def budget_args(budget, minutes, max_epochs):
+    """The ``kfkd train`` arguments of a run's budget: ``minutes`` and
+    ``max_epochs``, the budget's patience and face limit."""
     args = ["--max-minutes", repr(float(minutes)), "--epochs",
             str(int(max_epochs)), "--patience", str(int(budget.patience))]
     if budget.limit is not None:
@@ -117,10 +118,13 @@ def run_set(folder, runs, runs_dir, data_dir, verbose):
 
 
 def slug(name):
+    """``name`` as a file name: runs of non-alphanumerics become ``_``."""
     return "".join(c if c.isalnum() else "_" for c in name).strip("_")
 
 
 def histories(folder):
+    """``folder/summary.csv`` and {run name: its saved history} (DataFrames).
+    """
     summary = pd.read_csv(os.path.join(folder, "summary.csv"))
     out = {}
     for name in summary.name:
@@ -165,10 +169,12 @@ def curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
 
 
 def epochs_cell(row):
+    """A table cell: ``epochs (best best_epoch)``."""
     return "%d (best %d)" % (row["epochs"], row["best_epoch"])
 
 
 def budget_note(budget_dict, minutes_key):
+    """One sentence on a saved budget: faces, split and minutes per run."""
     limit = budget_dict.get("limit")
     faces = ("all of training.csv" if limit in (None, "") else
              "the first %d faces of training.csv" % int(limit))

@@ -37,13 +37,13 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
     dict
         ``written``, ``metrics``.
     """
-    from ...train import rmse_px  # Theano boundary: lazy
     budget = get_budget(budget)
     folder = store.folder(out_dir, "predictions")
     paths = [os.path.join(folder, f) for f in (
         "metrics.json", "per_face.csv", "best_worst.npz")]
     written = []
     if not redraw:
+        from ...train import rmse_px  # Theano boundary: lazy
         model = store.load_model(model)
         train, val = store.split(data_dir)
         predictions = model.predict(val.images)
