@@ -21,7 +21,7 @@ from .training_plots import training_curves_figure
 
 __all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS",
            "budget_args", "train_run", "run_set", "slug", "histories",
-           "curves_group", "epochs_cell", "budget_note"]
+           "curves_group", "epochs_cell", "budget_note", "runs_folder"]
 
 
 #: ``kfkd train`` arguments of each net's training curve (beyond the
@@ -47,6 +47,14 @@ ABLATIONS = (
      ["--no-augment"]),
     ("no L1/L2", "L1 = L2 = 0", ["--l1", "0", "--l2", "0"]),
 )
+
+
+def runs_folder(runs_root, budget, *sub):
+    """Where a figure group keeps its training runs:
+    ``runs_root/figures/<budget name>/<sub...>`` (``runs_root`` default:
+    the repository's ``runs/``)."""
+    return os.path.join(runs_root or os.path.join(store.REPO, "runs"),
+                        "figures", budget.name, *sub)
 
 
 def budget_args(budget, minutes, max_epochs):

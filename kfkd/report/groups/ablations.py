@@ -5,7 +5,7 @@ import os
 from .. import store
 from ..budget import get_budget
 from ..runs import (ABLATION_BASE_ARGS, ABLATIONS, budget_args, budget_note,
-                    curves_group, epochs_cell)
+                    curves_group, epochs_cell, runs_folder)
 
 __all__ = ["NAME", "run", "ablations"]
 
@@ -35,8 +35,7 @@ def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
     folder = store.folder(out_dir, "ablations")
     runs = None
     if not redraw:
-        runs_dir = runs_dir or os.path.join(store.REPO, "runs", "figures",
-                                            budget.name, "ablations")
+        runs_dir = runs_dir or runs_folder(None, budget, "ablations")
         base = list(ABLATION_BASE_ARGS)
         for p in budget.ablation_params:
             base += ["--param", p]
@@ -71,6 +70,5 @@ def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
         verbose=True, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs go to
     ``runs_dir/figures/<budget>/ablations``."""
-    runs_dir = runs_dir or os.path.join(store.REPO, "runs")
-    return ablations(out_dir, budget, redraw, data_dir, os.path.join(
-        runs_dir, "figures", get_budget(budget).name, "ablations"), verbose)
+    return ablations(out_dir, budget, redraw, data_dir, runs_folder(
+        runs_dir, get_budget(budget), "ablations"), verbose)

@@ -5,7 +5,7 @@ import os
 from .. import store
 from ..budget import get_budget
 from ..runs import (NET_TRAIN_ARGS, budget_args, budget_note, curves_group,
-                    epochs_cell)
+                    epochs_cell, runs_folder)
 
 __all__ = ["NAME", "run", "training_curves"]
 
@@ -34,8 +34,7 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
     folder = store.folder(out_dir, "training")
     runs = None
     if not redraw:
-        runs_dir = runs_dir or os.path.join(store.REPO, "runs", "figures",
-                                            budget.name)
+        runs_dir = runs_dir or runs_folder(None, budget)
         runs = [(net, ["--net", net] + NET_TRAIN_ARGS.get(net, []) +
                  budget_args(budget, budget.net_minutes,
                               budget.net_max_epochs), {})
@@ -62,6 +61,5 @@ def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
         verbose=True, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs go to
     ``runs_dir/figures/<budget>``."""
-    runs_dir = runs_dir or os.path.join(store.REPO, "runs")
-    return training_curves(out_dir, budget, redraw, data_dir, os.path.join(
-        runs_dir, "figures", get_budget(budget).name), verbose)
+    return training_curves(out_dir, budget, redraw, data_dir, runs_folder(
+        runs_dir, get_budget(budget)), verbose)
