@@ -2,7 +2,7 @@
 
 A replication of "Optimising Facial Keypoint Detection With Deep Learning"
 (2015).  Low layers (:mod:`kfkd.keypoints`, :mod:`kfkd.data`,
-:mod:`kfkd.augment`, :mod:`kfkd.plots`) never import Theano; modules that do
-import :mod:`kfkd.compat` first.
+:mod:`kfkd.augment`, the plots of :mod:`kfkd.report`) never import Theano;
+modules that do import :mod:`kfkd.compat` first.
 """
 __version__ = "0.1.0"

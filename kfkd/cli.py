@@ -402,7 +402,7 @@ def _split_kwargs(args):
 
 def train_config(args):
     """The flat training config (:func:`kfkd.train.trainer_from_config`) of
-    parsed ``kfkd train`` arguments; also used by :mod:`kfkd.figures` so
+    parsed ``kfkd train`` arguments; also used by :mod:`kfkd.report.runs` so
     that every figure's run is exactly a ``kfkd train`` command."""
     from .train import AUGMENT_KEYS, TRAINER_KEYS
 

@@ -3,9 +3,9 @@
     python notebooks/build_notebooks.py
 
 The notebooks are thin: every figure and number comes from
-:mod:`kfkd.figures`.  Settings come from the environment:
+:mod:`kfkd.report`.  Settings come from the environment:
 
-KFKD_BUDGET        smoke | quick (default) | full  (:data:`kfkd.figures.BUDGETS`)
+KFKD_BUDGET        smoke | quick (default) | full  (:data:`kfkd.report.BUDGETS`)
 KFKD_FIGURES_DIR   where figures and their data go (default runs/notebooks)
 KFKD_REDRAW        1: only redraw from the data already in KFKD_FIGURES_DIR
                    (e.g. KFKD_FIGURES_DIR=figures KFKD_REDRAW=1 shows the
@@ -30,9 +30,10 @@ from IPython.display import Image, Markdown, display
 REPO = os.path.dirname(os.path.abspath(""))   # the notebook runs in notebooks/
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-from kfkd import figures
+from kfkd import report
+from kfkd.report import groups, store
 
-budget = figures.get_budget(os.environ.get("KFKD_BUDGET", "quick"))
+budget = report.get_budget(os.environ.get("KFKD_BUDGET", "quick"))
 out = os.environ.get("KFKD_FIGURES_DIR",
                      os.path.join(REPO, "runs", "notebooks"))
 redraw = os.environ.get("KFKD_REDRAW") == "1"
@@ -48,12 +49,12 @@ NOTEBOOKS = {
             "with up to 15 keypoints (30 coordinates, pixels). Most faces "
             "are only partly labelled. Then the augmentation that moves "
             "image and keypoints together, and exposure correction of "
-            "over-exposed faces. Everything is computed by `kfkd.figures`; "
+            "over-exposed faces. Everything is computed by `kfkd.report`; "
             "settings: see `notebooks/build_notebooks.py`."),
         new_code_cell(SETUP),
         new_markdown_cell("## Labelled faces"),
         new_code_cell(
-            'samples = figures.sample_faces(out, budget, redraw=redraw)\n'
+            'samples = groups.samples.sample_faces(out, budget, redraw=redraw)\n'
             'labels = samples["labels"]\n'
             'print("%(n_faces)d faces: %(n_fully_labelled)d fully, "\n'
             '      "%(n_partly_labelled)d partly labelled" % labels)\n'
@@ -75,7 +76,7 @@ NOTEBOOKS = {
             '"max"]].round(1))'),
         new_markdown_cell("## Augmentation and exposure correction"),
         new_code_cell(
-            'figures.augmentation_examples(out, budget, redraw=redraw)\n'
+            'groups.augment.augmentation_examples(out, budget, redraw=redraw)\n'
             'show("augment", "augmentation.png")'),
         new_code_cell('show("augment", "exposure.png")'),
     ],
@@ -90,7 +91,7 @@ NOTEBOOKS = {
         new_code_cell(SETUP),
         new_markdown_cell("## The nets"),
         new_code_cell(
-            'curves = figures.training_curves(\n'
+            'curves = groups.training.training_curves(\n'
             '    out, budget, redraw=redraw, verbose=False,\n'
             '    runs_dir=os.path.join(out, "runs", "training"))\n'
             'show("training", "training_curves.png")\n'
@@ -100,8 +101,9 @@ NOTEBOOKS = {
             '"command"]]'),
         new_markdown_cell("## Ablations"),
         new_code_cell(
-            'figures.ablations(out, budget, redraw=redraw, verbose=False,\n'
-            '                  runs_dir=os.path.join(out, "runs", '
+            'groups.ablations.ablations(out, budget, redraw=redraw, '
+            'verbose=False,\n'
+            '                           runs_dir=os.path.join(out, "runs", '
             '"ablations"))\n'
             'show("ablations", "ablation_curves.png")\n'
             'display(Markdown(open(os.path.join(out, "ablations.md")).'
@@ -118,8 +120,8 @@ NOTEBOOKS = {
         new_code_cell(SETUP),
         new_code_cell(
             'study_dir = os.environ.get("KFKD_STUDY_DIR") or '
-            'figures.DEFAULT_STUDY_DIR\n'
-            'result = figures.search_surfaces(\n'
+            'store.DEFAULT_STUDY_DIR\n'
+            'result = groups.search.search_surfaces(\n'
             '    out, budget, redraw=redraw, study_dir=study_dir, '
             'verbose=False,\n'
             '    runs_dir=os.path.join(out, "runs"))\n'
@@ -163,8 +165,8 @@ NOTEBOOKS = {
             "(`models/reference`, or `$KFKD_MODEL`)."),
         new_code_cell(SETUP),
         new_code_cell(
-            'result = figures.occlusion(out, budget, redraw=redraw, '
-            'verbose=False)\n'
+            'result = groups.occlusion.occlusion(out, budget, redraw=redraw,\n'
+            '                                  verbose=False)\n'
             'summary = result["summary"]\n'
             'print("model %s: %d faces, patch %d px, stride %d px" % (\n'
             '    summary["model"], summary["maps"]["n_faces"],\n'

@@ -3,7 +3,7 @@
     python poster/build.py [--figures figures] [--out poster/poster.pdf]
 
 Reads the figures and their data written by
-``python experiments/reproduce_figures.py`` (:func:`kfkd.poster.build_poster`)
+``python experiments/reproduce_figures.py`` (:func:`kfkd.report.build_poster`)
 and writes the PDF, a layout JSON and a PNG preview beside it.
 """
 import argparse
@@ -13,7 +13,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from kfkd.poster import build_poster  # noqa: E402
+from kfkd.report import build_poster  # noqa: E402
 
 
 def main(argv=None):

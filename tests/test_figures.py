@@ -1,4 +1,4 @@
-"""kfkd.figures: every figure group on the real data with the smoke budget,
+"""kfkd.report: every figure group on the real data with the smoke budget,
 its saved data, and redrawing from that data alone."""
 import glob
 import json
@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kfkd import figures
-from kfkd.figures import GROUPS
+from kfkd import report
+from kfkd.report import GROUPS, runs, store
+from kfkd.report.groups import ablations
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,7 +50,7 @@ def made(tmp_path_factory, reference_model, data_dir):
     """All groups with the smoke budget; (out folder, manifest, PNG bytes)."""
     root = tmp_path_factory.mktemp("figures")
     out = str(root / "figures")
-    manifest = figures.reproduce(
+    manifest = report.reproduce(
         out, "smoke", GROUPS, data_dir=data_dir, model=reference_model,
         study_dir=str(root / "no-study"), runs_dir=str(root / "runs"),
         verbose=False)
@@ -60,20 +61,20 @@ def made(tmp_path_factory, reference_model, data_dir):
 
 
 def test_budget_presets():
-    assert set(figures.BUDGETS) == {"smoke", "quick", "full"}
-    for b in figures.BUDGETS.values():
+    assert set(report.BUDGETS) == {"smoke", "quick", "full"}
+    for b in report.BUDGETS.values():
         json.dumps(b.to_dict())
         # a stride larger than the 12 px patch would leave pixels uncovered
         assert b.occlusion_stride <= 12 and b.compare_stride <= 12
         assert set(b.nets) <= {"net1", "net2", "net6", "breeze"}
-    quick, full = figures.BUDGETS["quick"], figures.BUDGETS["full"]
+    quick, full = report.BUDGETS["quick"], report.BUDGETS["full"]
     assert quick.nets == full.nets == ("net1", "net2", "net6", "breeze")
     assert quick.net_minutes < full.net_minutes
-    assert figures.get_budget(quick) is quick
+    assert report.get_budget(quick) is quick
     with pytest.raises(ValueError, match="unknown budget"):
-        figures.get_budget("huge")
+        report.get_budget("huge")
     with pytest.raises(ValueError, match="unknown figure group"):
-        figures.reproduce("/nonexistent", "smoke", ["samples", "movies"])
+        report.reproduce("/nonexistent", "smoke", ["samples", "movies"])
 
 
 def test_every_group_writes_figures_and_data(made):
@@ -143,7 +144,7 @@ def _check_runs(summary, folder, names, limit):
     assert list(summary.name) == list(names)
     for _, row in summary.iterrows():
         history = pd.read_csv(os.path.join(
-            folder, "%s.history.csv" % figures._slug(row["name"])))
+            folder, "%s.history.csv" % runs.slug(row["name"])))
         assert len(history) == row["epochs"] >= 1
         assert row["val_rmse_px"] == pytest.approx(history.val_rmse_px.min())
         best = history.iloc[int(row["best_epoch"]) - 1]
@@ -157,13 +158,13 @@ def _check_runs(summary, folder, names, limit):
 
 def test_training_and_ablation_data(made):
     out = made[0]
-    smoke = figures.BUDGETS["smoke"]
+    smoke = report.BUDGETS["smoke"]
     summary = pd.read_csv(os.path.join(out, "training", "summary.csv"))
     _check_runs(summary, os.path.join(out, "training"), smoke.nets,
                 smoke.limit)
     _check_runs(pd.read_csv(os.path.join(out, "ablations", "summary.csv")),
                 os.path.join(out, "ablations"),
-                [a[0] for a in figures.ABLATIONS], smoke.limit)
+                [a[0] for a in runs.ABLATIONS], smoke.limit)
     ablations = pd.read_csv(os.path.join(out, "ablations.csv"))
     from kfkd import cli
     configs = [cli.train_config(cli.build_parser().parse_args(
@@ -228,7 +229,7 @@ def test_predictions_data(made, reference_model):
 def test_occlusion_data(made):
     from kfkd.occlusion import load_occlusion_maps
     out = made[0]
-    smoke = figures.BUDGETS["smoke"]
+    smoke = report.BUDGETS["smoke"]
     maps = load_occlusion_maps(os.path.join(out, "occlusion",
                                             "occlusion_edge_free.npz"))
     assert len(maps) == smoke.occlusion_faces
@@ -253,17 +254,17 @@ def test_redraw_needs_neither_model_nor_data(made, monkeypatch):
 
     monkeypatch.setattr(kfkd.model, "load_model", forbidden)
     monkeypatch.setattr(kfkd.data, "load_split", forbidden)
-    monkeypatch.setattr(figures, "_split", forbidden)
+    monkeypatch.setattr(store, "split", forbidden)
     for path in pngs:
         os.unlink(path)
-    figures.reproduce(out, "smoke", GROUPS, redraw=True, verbose=False)
+    report.reproduce(out, "smoke", GROUPS, redraw=True, verbose=False)
     for path, data in pngs.items():
         assert open(path, "rb").read() == data, path
 
 
 def test_redraw_of_missing_data_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="summary.csv"):
-        figures.ablations(str(tmp_path), "smoke", redraw=True)
+        ablations.ablations(str(tmp_path), "smoke", redraw=True)
     assert not glob.glob(str(tmp_path / "**" / "*.png"), recursive=True)
 
 

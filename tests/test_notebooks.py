@@ -53,7 +53,7 @@ def test_notebooks_match_their_builder():
         assert all(not c.get("outputs") for c in nb.cells
                    if c.cell_type == "code")
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        assert "from kfkd import figures" in code     # thin: calls kfkd
+        assert "from kfkd import report" in code     # thin: calls kfkd
 
 
 @pytest.mark.parametrize("name", NAMES)

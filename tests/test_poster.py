@@ -10,7 +10,7 @@ import pandas as pd
 import pymupdf
 import pytest
 
-from kfkd import poster
+from kfkd.report import poster
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = os.path.join(REPO, "figures")
@@ -126,7 +126,7 @@ def test_no_text_runs_into_an_image(built):
 def test_an_overlap_is_found():
     """layout_problems finds a text running under an image and a text
     poking out of its panel (measured the same way as the poster's)."""
-    from kfkd.plots import plt
+    from kfkd.plotting import plt
     fig = plt.figure(figsize=(6, 6))
     text = fig.text(0.1, 0.85, "a long line of text " * 2, fontsize=20,
                     va="top")

@@ -64,7 +64,7 @@ def test_outputs_best_model_loadable(two_worker_study):
 
 
 def test_surfaces_have_right_axes_and_points(two_worker_study):
-    from kfkd import plots
+    from kfkd.search import plots
 
     out, _ = two_worker_study
     for name in ("learning_rate_l2", "dropout_conv_l2", "depth_dropout_dense"):

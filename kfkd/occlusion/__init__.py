@@ -18,7 +18,7 @@ censors     :class:`Censor` and the censors of :data:`CENSORS`
 edges       added edge energy, detail removed, window mass
 strength    censors scaled to matched strength, ``E / D`` tables
 maps        :class:`OcclusionMaps`, :func:`occlusion_maps`, their files
-figures     drawing the saved maps (:mod:`kfkd.plots`)
+figures     drawing the saved maps (:mod:`kfkd.occlusion.plots`)
 run         compute / load / draw a figure folder (the model boundary)
 command     ``kfkd occlusion`` and ``kfkd benchmark-occlusion``
 ==========  ================================================================

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from .. import plots
+from . import plots
 from .censors import make_censor
 
 __all__ = ["example_position", "censor_examples", "write_figures",
@@ -39,7 +39,7 @@ def censor_examples(image, censors, y0, x0, patch, grey_level=None):
 def write_figures(maps, out_dir, comparisons=None, examples=None):
     """Draw the occlusion figures from saved results (no model needed).
 
-    Writes, via :func:`kfkd.plots.save_figure` (PNG and PDF):
+    Writes, via :func:`kfkd.plotting.save_figure` (PNG and PDF):
     ``face<i>_<censor>`` (per-keypoint grid of each face),
     ``overview_<censor>`` (aggregates of all faces) and, if ``comparisons``
     is given, ``compare_censors`` (rows: censors, columns: faces).

@@ -1,7 +1,7 @@
 """A folder of occlusion results: compute, load and draw it.
 
 One place for what ``kfkd occlusion``, ``experiments/occlusion_heatmaps.py``
-and :func:`kfkd.figures.occlusion` do.  Files in the folder:
+and :func:`kfkd.report.groups.occlusion.occlusion` do.  Files in the folder:
 
 * ``occlusion_<censor>.npz`` / ``.json``: the heat maps of the first faces
   with one censor, and a summary (``grey_level``, ``maps``, ``compare``);

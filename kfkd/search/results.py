@@ -3,7 +3,7 @@
 ``results.csv`` (one row per trial), ``best.json`` and ``best_model/`` (THE
 best trial: :func:`best_trial`, also used by the driver's progress line and
 ``kfkd plot-search``) and the 3D validation-RMSE surfaces
-(:func:`kfkd.plots.search_surfaces`).
+(:func:`kfkd.search.plots.search_surfaces`).
 """
 import os
 import shutil
@@ -124,9 +124,9 @@ def write_outputs(study, space, study_dir, plot=True):
         The best trial's summary (:func:`best_summary` with ``model``, the
         copied ``best_model`` folder); empty if no trial completed.
     """
-    # imported as before the split (kfkd.plots is moving; the merge fixes
-    # this line) and only here, so that a worker never loads matplotlib
-    from .. import plots
+    # only here, so that a worker (which imports this package) never loads
+    # matplotlib: measured +1.1 s and +40 MB per worker otherwise
+    from . import plots
 
     frame = results_frame(study)
     with atomic_write(os.path.join(study_dir, "results.csv"), newline="") as f:

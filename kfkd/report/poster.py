@@ -1,74 +1,47 @@
 """An A1 portrait poster composed from the saved figures (no Theano here).
 
-:func:`build_poster` reads what :mod:`kfkd.figures` wrote into a figures
-folder (PNG figures, JSON and CSV data) and lays it out with matplotlib on
-one 594 x 841 mm page: title, problem, method, architecture (drawn from the
-reference model's layer list), the results table (reference model, nets,
-ablations), and the key figures.  Every number on the poster is read from
-the figure data, none is typed in.  It writes the PDF (text as TrueType,
-so the panel titles are in its text layer) and, beside it, a JSON layout of
-the panels (page fractions), which the test uses to check each panel.
-Texts are wrapped to their panel's width as measured by the renderer, and
-an image goes below its text, so nothing runs under an image; the layout
-records where every text, image and table was drawn
-(:func:`content_boxes`) and :func:`layout_problems` checks it.
+:func:`build_poster` reads what :func:`kfkd.report.reproduce` wrote into a
+figures folder (PNG figures, JSON and CSV data) and lays it out with
+matplotlib on one 594 x 841 mm page (:mod:`kfkd.report.poster_layout`):
+title, problem, method, architecture (drawn from the reference model's
+layer list), the results table (reference model, nets, ablations), and the
+key figures.  Every number on the poster is read from the figure data,
+none is typed in.  It writes the PDF (text as TrueType, so the panel titles
+are in its text layer) and, beside it, a JSON layout of the panels (page
+fractions), which the test uses to check each panel.  Texts are wrapped to
+their panel's width as measured by the renderer, and an image goes below
+its text, so nothing runs under an image; the layout records where every
+text, image and table was drawn (:func:`content_boxes`) and
+:func:`layout_problems` checks it.
 
 Examples
 --------
->>> from kfkd import poster
->>> poster.PAGE_MM
-(594, 841)
->>> [p.title for p in poster.PANELS][:4]
-['Problem', 'Method', 'Architecture', 'Results']
+>>> from kfkd.report import poster
+>>> poster.TITLE
+'Optimising Facial Keypoint Detection With Deep Learning'
+>>> len(poster.PANELS)
+9
 """
-import collections
 import os
 import textwrap
 
-import matplotlib.image
-import matplotlib.table
-import matplotlib.text
+import matplotlib
 import pandas as pd
 
-from .fileio import atomic_write, read_json, write_json
-from .plots import draw_architecture, plt
+from ..fileio import atomic_write, read_json, write_json
+from .architecture_plots import draw_architecture
+from ..plotting import plt
+from .poster_layout import (BAR, FOOTER_BOX, PAGE_MM, PANELS, TITLE_BOX,
+                            Panel, content_boxes, extent, layout_problems)
 
 __all__ = ["PAGE_MM", "Panel", "PANELS", "TITLE", "required_files",
            "build_poster", "results_rows", "content_boxes",
            "layout_problems"]
 
-#: A1 portrait, millimetres (ISO 216).
-PAGE_MM = (594, 841)
-
 #: The poster's title.
 TITLE = "Optimising Facial Keypoint Detection With Deep Learning"
 
-#: A panel: its title and bounding box (x0, y0, x1, y1) as fractions of the
-#: page, y from the top.
-Panel = collections.namedtuple("Panel", "name title bbox")
-
-_M, _G = 0.025, 0.012          # page margin, gap between panels
-_COL = (_M, 0.5 - _G / 2, 0.5 + _G / 2, 1 - _M)
-_THIRD = (_M, 0.33, 0.33 + _G, 0.67 - _G / 2, 0.67 + _G / 2, 1 - _M)
-PANELS = (
-    Panel("problem", "Problem", (_COL[0], 0.100, _COL[1], 0.290)),
-    Panel("method", "Method", (_COL[2], 0.100, _COL[3], 0.290)),
-    Panel("architecture", "Architecture", (_THIRD[0], 0.302, _THIRD[1],
-                                           0.520)),
-    Panel("results", "Results", (_THIRD[2], 0.302, _COL[3], 0.520)),
-    Panel("training", "Training curves", (_COL[0], 0.532, _COL[1], 0.735)),
-    Panel("ablations", "Ablations", (_COL[2], 0.532, _COL[3], 0.735)),
-    Panel("search", "Random search", (_THIRD[0], 0.747, _THIRD[1], 0.952)),
-    Panel("predictions", "Predictions", (_THIRD[2], 0.747, _THIRD[3],
-                                         0.952)),
-    Panel("occlusion", "Occlusion sensitivity", (_THIRD[4], 0.747,
-                                                  _THIRD[5], 0.952)),
-)
-_TITLE_BOX = (_M, 0.013, 1 - _M, 0.088)
-_FOOTER_BOX = (_M, 0.960, 1 - _M, 0.985)
-
 _ACCENT = "#1f4e79"
-_BAR = 0.028                   # a panel's title bar, page heights
 
 
 def required_files(figures_dir):
@@ -158,7 +131,7 @@ def _frame(fig, panel):
     for spine in box.spines.values():
         spine.set_edgecolor(_ACCENT)
         spine.set_linewidth(2.5)
-    bar = _BAR / (y1 - y0)
+    bar = BAR / (y1 - y0)
     box.axhspan(1 - bar, 1, color=_ACCENT)
     box.set_xlim(0, 1)
     box.set_ylim(0, 1)
@@ -167,23 +140,6 @@ def _frame(fig, panel):
     pad = 0.012
     return (x0 + pad, 1 - y1 + pad, x1 - x0 - 2 * pad,
             (y1 - y0) * (1 - bar) - 2 * pad)
-
-
-def _page_box(fig, bbox):
-    """A display-space Bbox as (x0, y0, x1, y1) page fractions from the top
-    left (the convention of :data:`PANELS`)."""
-    w, h = fig.bbox.width, fig.bbox.height
-    return (bbox.x0 / w, 1 - bbox.y1 / h, bbox.x1 / w, 1 - bbox.y0 / h)
-
-
-def _extent(fig, artist):
-    """Where ``artist`` is drawn: (x0, y0, x1, y1) page fractions from the
-    top left.  An image is measured as drawn, i.e. after its axes shrank
-    to keep the image's aspect ratio."""
-    renderer = fig.canvas.get_renderer()
-    if isinstance(artist, matplotlib.image.AxesImage):
-        artist.axes.apply_aspect()
-    return _page_box(fig, artist.get_window_extent(renderer))
 
 
 def _image(fig, rect, path):
@@ -211,7 +167,7 @@ def _text(fig, rect, text, fontsize=20):
     width = max(len(p) for p in text.split("\n"))
     while width > 8:
         artist.set_text(_wrap(text, width))
-        x0, _, x1, _ = _extent(fig, artist)
+        x0, _, x1, _ = extent(fig, artist)
         if x1 - x0 <= w:
             break
         width = min(width - 1, int(width * w / (x1 - x0)))
@@ -229,7 +185,7 @@ def _below(fig, rect, artist, gap=0.006, min_fraction=0.3):
         for its panel).
     """
     l, b, w, h = rect
-    bottom = 1 - _extent(fig, artist)[3] - gap
+    bottom = 1 - extent(fig, artist)[3] - gap
     if bottom - b < min_fraction * h:
         raise ValueError("poster layout: %r leaves %.0f%% of its panel "
                          "below it" % (artist, 100 * (bottom - b) / h))
@@ -270,88 +226,13 @@ def _table(fig, rect, rows, header):
     return table
 
 
-def _inner(panel):
-    """The panel's inside below its title bar: (x0, y0, x1, y1) page
-    fractions from the top left."""
-    x0, y0, x1, y1 = panel.bbox
-    return (x0, y0 + _BAR, x1, y1)
-
-
-def content_boxes(fig, parts):
-    """Where each panel's texts, images and tables are drawn.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-    parts : dict
-        Panel name -> list of artists (``Text``, ``AxesImage``, ``Table``).
-
-    Returns
-    -------
-    dict
-        Panel name -> list of ``{"kind": "text" | "image" | "table",
-        "bbox": [x0, y0, x1, y1]}``, page fractions from the top left,
-        measured with the figure's renderer (a text's ink box, an image as
-        drawn after aspect scaling).
-    """
-    kinds = {matplotlib.text.Text: "text",
-             matplotlib.image.AxesImage: "image",
-             matplotlib.table.Table: "table"}
-    return {name: [{"kind": kinds[type(a)],
-                    "bbox": [round(v, 5) for v in _extent(fig, a)]}
-                   for a in artists] for name, artists in parts.items()}
-
-
-def _intersect(a, b):
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(
-        a[1], b[1])
-
-
-def layout_problems(content, panels=PANELS, tolerance=1e-4):
-    """What is wrong with a layout of :func:`content_boxes`.
-
-    Parameters
-    ----------
-    content : dict
-        Panel name -> boxes, as returned by :func:`content_boxes` (also
-        the ``content`` of the layout JSON).
-    panels : sequence of Panel
-    tolerance : float
-        Page fraction a box may poke out of its panel.
-
-    Returns
-    -------
-    list of str
-        One line per pair of boxes of a panel that overlap (a text running
-        under an image, say) and per box not inside its panel below the
-        title bar; empty if the layout is clean.
-    """
-    problems = []
-    for panel in panels:
-        boxes = content.get(panel.name, [])
-        x0, y0, x1, y1 = _inner(panel)
-        for i, box in enumerate(boxes):
-            bx0, by0, bx1, by1 = box["bbox"]
-            if (bx0 < x0 - tolerance or by0 < y0 - tolerance or
-                    bx1 > x1 + tolerance or by1 > y1 + tolerance):
-                problems.append("%s: %s %d %s outside the panel %s" % (
-                    panel.name, box["kind"], i, box["bbox"],
-                    [x0, y0, x1, y1]))
-            for j in range(i + 1, len(boxes)):
-                if _intersect(box["bbox"], boxes[j]["bbox"]):
-                    problems.append("%s: %s %d %s overlaps %s %d %s" % (
-                        panel.name, box["kind"], i, box["bbox"],
-                        boxes[j]["kind"], j, boxes[j]["bbox"]))
-    return problems
-
-
 def build_poster(figures_dir, out_path, preview=True):
     """Compose the A1 poster from ``figures_dir``; write PDF and layout JSON.
 
     Parameters
     ----------
     figures_dir : str
-        Written by :func:`kfkd.figures.reproduce` (all groups).
+        Written by :func:`kfkd.report.reproduce` (all groups).
     out_path : str
         The PDF to write (atomically); the layout goes to the same name
         with ``.json``, the preview (if ``preview``) with ``.png``.
@@ -373,97 +254,25 @@ def build_poster(figures_dir, out_path, preview=True):
     ValueError
         A panel's text leaves too little room for its image.
     """
-    import matplotlib
-
     files = required_files(figures_dir)
     missing = sorted(p for p in files.values() if not os.path.isfile(p))
     if missing:
         raise FileNotFoundError(
             "cannot build the poster: missing %s (run python "
             "experiments/reproduce_figures.py first)" % ", ".join(missing))
-    labels = read_json(files["labels"])
-    metrics = read_json(files["metrics"])
-    layers = read_json(files["layers"])
-    study = read_json(files["study"])
-    occ = read_json(files["occlusion"])
+    data = {k: read_json(files[k]) for k in ("labels", "metrics", "layers",
+                                             "study", "occlusion")}
     page = (PAGE_MM[0] / 25.4, PAGE_MM[1] / 25.4)
     with matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 20}):
         fig = plt.figure(figsize=page)
         fig.patch.set_facecolor("white")
-        _title(fig, labels, metrics)
+        _title(fig, data["labels"], data["metrics"])
         content = {p.name: _frame(fig, p) for p in PANELS}
-
-        parts = {}
-        parts["problem"] = _text_over_image(fig, content["problem"], (
-            "Kaggle's Facial Keypoints Detection: find 15 keypoints (eye "
-            "centres and corners, eyebrows, nose tip, mouth) - 30 "
-            "coordinates - on 96 x 96 grey faces. The score is the RMSE in "
-            "pixels over the requested coordinates.\n"
-            "Training data: %d faces, only %d fully labelled and %d partly "
-            "labelled; the loss is masked so that every labelled coordinate "
-            "counts." % (labels["n_faces"], labels["n_fully_labelled"],
-                         labels["n_partly_labelled"])),
-            files["sample_faces"], fontsize=20)
-
-        parts["method"] = _text_over_image(fig, content["method"], (
-            "Theano + Lasagne on CPU: Nouri's net1, net2, net6 and breeze, "
-            "a deeper batch-normalised CNN. Masked MSE loss, Adam or "
-            "Nesterov momentum, dropout, L1/L2, early stopping.\n"
-            "Augmentation moves image and keypoints together: flips (left "
-            "and right keypoints swapped), rotation, shift, scale.\n"
-            "Random search over hyperparameters: parallel trials, Optuna "
-            "bookkeeping, 3D surfaces."), files["augmentation"], fontsize=20)
-
-        ax = fig.add_axes(content["architecture"])
-        draw_architecture(ax, layers["layers"], title="%s (%s)" % (
-            layers["net"], layers.get("model") or "reference model"),
-            fontsize=14)
-        parts["architecture"] = [t for t in ax.texts] + [ax.title]
-
-        table = _table(fig, content["results"], results_rows(files), [
-            "model / run", "val. RMSE (px)", "epochs", "minutes"])
-        note = _text(fig, _below(fig, content["results"], table, gap=0.008,
-                                 min_fraction=0.05),
-                     "Validation split: %d faces (seed 42). Nets and "
-                     "ablations: %s." % (metrics["n_faces"],
-                                         _budget_text(files)), fontsize=17)
-        parts["results"] = [table, note]
-
-        parts["training"] = [_image(fig, content["training"],
-                                    files["training_curves"])]
-        parts["ablations"] = [_image(fig, content["ablations"],
-                                     files["ablation_curves"])]
-
-        best = study["best"]
-        parts["search"] = _text_over_image(fig, content["search"], (
-            "Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
-            "%.2f px. A point per trial, a surface through them." % (
-                study["study"], study["space"], study["n_trials"],
-                study["n_complete"], best["number"], best["val_rmse_px"])),
-            files["surface"], fontsize=18)
-
-        top, bottom = _split(content["predictions"], 0.56)
-        parts["predictions"] = [_image(fig, top, files["best_worst"]),
-                                _image(fig, bottom, files["per_keypoint"])]
-
-        focus = {k: v["focus_8px"] for k, v in occ.get("compare", {}).items()}
-        parts["occlusion"] = _text_over_image(fig, content["occlusion"], (
-            "Slide a patch over the face, watch the keypoints move (Zeiler & "
-            "Fergus). The edge-free censor blends in a blurred copy, adding "
-            "no edges. Share of the map within 8 px of a keypoint: %s." %
-            ", ".join("%s %.0f%%" % (k, 100 * v) for k, v in focus.items())),
-            files["compare_censors"], fontsize=18)
-
+        parts = _upper_panels(fig, content, files, data)
+        parts.update(_lower_panels(fig, content, files, data))
         _footer(fig)
         boxes = content_boxes(fig, parts)
-        os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-        with atomic_write(out_path, "wb") as f:
-            fig.savefig(f, format="pdf")
-        base = os.path.splitext(out_path)[0]
-        if preview:
-            with atomic_write(base + ".png", "wb") as f:
-                fig.savefig(f, format="png", dpi=30)
-        plt.close(fig)
+        base = _save(fig, out_path, preview)
     layout = {"page_mm": list(PAGE_MM), "pdf": os.path.abspath(out_path),
               "title": TITLE,
               "panels": [{"name": p.name, "title": p.title,
@@ -475,8 +284,90 @@ def build_poster(figures_dir, out_path, preview=True):
     return layout
 
 
+def _upper_panels(fig, content, files, data):
+    """Problem, method, architecture and results; {panel: artists}."""
+    labels, metrics = data["labels"], data["metrics"]
+    parts = {}
+    parts["problem"] = _text_over_image(fig, content["problem"], (
+        "Kaggle's Facial Keypoints Detection: find 15 keypoints (eye "
+        "centres and corners, eyebrows, nose tip, mouth) - 30 "
+        "coordinates - on 96 x 96 grey faces. The score is the RMSE in "
+        "pixels over the requested coordinates.\n"
+        "Training data: %d faces, only %d fully labelled and %d partly "
+        "labelled; the loss is masked so that every labelled coordinate "
+        "counts." % (labels["n_faces"], labels["n_fully_labelled"],
+                     labels["n_partly_labelled"])),
+        files["sample_faces"], fontsize=20)
+    parts["method"] = _text_over_image(fig, content["method"], (
+        "Theano + Lasagne on CPU: Nouri's net1, net2, net6 and breeze, "
+        "a deeper batch-normalised CNN. Masked MSE loss, Adam or "
+        "Nesterov momentum, dropout, L1/L2, early stopping.\n"
+        "Augmentation moves image and keypoints together: flips (left "
+        "and right keypoints swapped), rotation, shift, scale.\n"
+        "Random search over hyperparameters: parallel trials, Optuna "
+        "bookkeeping, 3D surfaces."), files["augmentation"], fontsize=20)
+    layers = data["layers"]
+    ax = fig.add_axes(content["architecture"])
+    draw_architecture(ax, layers["layers"], title="%s (%s)" % (
+        layers["net"], layers.get("model") or "reference model"),
+        fontsize=14)
+    parts["architecture"] = [t for t in ax.texts] + [ax.title]
+    table = _table(fig, content["results"], results_rows(files), [
+        "model / run", "val. RMSE (px)", "epochs", "minutes"])
+    note = _text(fig, _below(fig, content["results"], table, gap=0.008,
+                             min_fraction=0.05),
+                 "Validation split: %d faces (seed 42). Nets and "
+                 "ablations: %s." % (metrics["n_faces"],
+                                     _budget_text(files)), fontsize=17)
+    parts["results"] = [table, note]
+    return parts
+
+
+def _lower_panels(fig, content, files, data):
+    """Training, ablations, search, predictions and occlusion;
+    {panel: artists}."""
+    study, occ = data["study"], data["occlusion"]
+    parts = {}
+    parts["training"] = [_image(fig, content["training"],
+                                files["training_curves"])]
+    parts["ablations"] = [_image(fig, content["ablations"],
+                                 files["ablation_curves"])]
+    best = study["best"]
+    parts["search"] = _text_over_image(fig, content["search"], (
+        "Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
+        "%.2f px. A point per trial, a surface through them." % (
+            study["study"], study["space"], study["n_trials"],
+            study["n_complete"], best["number"], best["val_rmse_px"])),
+        files["surface"], fontsize=18)
+    top, bottom = _split(content["predictions"], 0.56)
+    parts["predictions"] = [_image(fig, top, files["best_worst"]),
+                            _image(fig, bottom, files["per_keypoint"])]
+    focus = {k: v["focus_8px"] for k, v in occ.get("compare", {}).items()}
+    parts["occlusion"] = _text_over_image(fig, content["occlusion"], (
+        "Slide a patch over the face, watch the keypoints move (Zeiler & "
+        "Fergus). The edge-free censor blends in a blurred copy, adding "
+        "no edges. Share of the map within 8 px of a keypoint: %s." %
+        ", ".join("%s %.0f%%" % (k, 100 * v) for k, v in focus.items())),
+        files["compare_censors"], fontsize=18)
+    return parts
+
+
+def _save(fig, out_path, preview):
+    """Write the PDF (and the PNG preview) atomically, close ``fig``;
+    ``out_path`` without its extension."""
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    with atomic_write(out_path, "wb") as f:
+        fig.savefig(f, format="pdf")
+    base = os.path.splitext(out_path)[0]
+    if preview:
+        with atomic_write(base + ".png", "wb") as f:
+            fig.savefig(f, format="png", dpi=30)
+    plt.close(fig)
+    return base
+
+
 def _title(fig, labels, metrics):
-    x0, y0, x1, y1 = _TITLE_BOX
+    x0, y0, x1, y1 = TITLE_BOX
     ax = fig.add_axes([x0, 1 - y1, x1 - x0, y1 - y0])
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -493,7 +384,7 @@ def _title(fig, labels, metrics):
 
 
 def _footer(fig):
-    x0, y0, x1, y1 = _FOOTER_BOX
+    x0, y0, x1, y1 = FOOTER_BOX
     ax = fig.add_axes([x0, 1 - y1, x1 - x0, y1 - y0])
     ax.axis("off")
     ax.text(0, 0.5, "Reproduce: python experiments/reproduce_figures.py "

@@ -1,0 +1,72 @@
+"""Training-curve figures: loss per epoch of each run and the validation
+RMSE of all runs (no Theano)."""
+
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+from ..plotting import plt
+
+__all__ = ["training_curves_figure"]
+
+
+def training_curves_figure(histories, title="Training curves"):
+    """Train and validation loss per epoch, one panel per run, and the
+    validation RMSE of all runs together (Nouri 2014's plots).
+
+    Parameters
+    ----------
+    histories : dict
+        run name -> mapping with arrays ``epoch``, ``train_loss``,
+        ``val_loss`` (masked MSE in the [-1, 1] target scale),
+        ``val_rmse_px`` (pixels) and optionally ``seconds`` (then the last
+        panel plots RMSE against training time, which compares runs of one
+        time budget); e.g. a ``history.csv`` as a DataFrame.
+    title : str
+    """
+    names = list(histories)
+    n = len(names) + 1
+    cols = min(n, 3)
+    rows = int(np.ceil(n / float(cols)))
+    fig, axes = plt.subplots(rows, cols, squeeze=False,
+                             figsize=(4.2 * cols, 3.2 * rows + 0.4))
+    axes = axes.ravel()
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, name in enumerate(names):
+        h = histories[name]
+        ax = axes[k]
+        epoch = np.asarray(h["epoch"])
+        ax.plot(epoch, h["train_loss"], "-", color="tab:blue", lw=1.3,
+                label="train")
+        ax.plot(epoch, h["val_loss"], "-", color="tab:green", lw=1.3,
+                label="validation")
+        b = int(np.nanargmin(np.asarray(h["val_loss"], float)))
+        ax.plot(epoch[b], np.asarray(h["val_loss"])[b], "*", color="red",
+                ms=9, label="best: %.3f px" % np.asarray(h["val_rmse_px"])[b])
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss (MSE, [-1, 1] scale)")
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    ax = axes[len(names)]
+    timed = all("seconds" in histories[name] for name in names)
+    for k, name in enumerate(names):
+        h = histories[name]
+        x = (np.asarray(h["seconds"], float) / 60.0 if timed
+             else np.asarray(h["epoch"]))
+        ax.plot(x, h["val_rmse_px"], ".-", lw=1.3, ms=3,
+                color=colors[k % len(colors)], label=name)
+    ax.set_xlabel("training time (min)" if timed else "epoch")
+    ax.set_ylabel("validation RMSE (px)")
+    ax.set_title("validation RMSE, all runs", fontsize=10)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    for ax in axes[:n - 1]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[n:]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+

@@ -1,0 +1,166 @@
+"""kfkd.report on hand-made inputs: fast, no data, no model, no Theano."""
+import argparse
+import inspect
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kfkd import report
+from kfkd.fileio import write_json
+from kfkd.report import command, runs, store
+from kfkd.report.architecture_plots import architecture_boxes
+from kfkd.report.budget import BUDGETS, Budget, get_budget
+from kfkd.report.faces_plots import per_keypoint_figure, sample_faces_figure
+from kfkd.report.groups import GROUPS, REGISTRY
+from kfkd.plotting import save_figure
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_markdown_table_formats_cells_by_string_or_callable():
+    frame = pd.DataFrame({"name": ["a", "b"], "rmse": [1.23456, 2.0],
+                          "epochs": [10, 3], "best_epoch": [7, 3]})
+    table = store.markdown_table(
+        frame, {"name": "run", "rmse": "RMSE (px)", "epochs": "epochs"},
+        {"rmse": "%.2f", "epochs": runs.epochs_cell})
+    assert table.splitlines() == [
+        "| run | RMSE (px) | epochs |", "|---|---|---|",
+        "| a | 1.23 | 10 (best 7) |", "| b | 2.00 | 3 (best 3) |"]
+
+
+def test_get_budget_by_name_or_as_is_and_unknown_names_the_known():
+    assert get_budget("smoke") is BUDGETS["smoke"]
+    custom = Budget(**dict(BUDGETS["smoke"].to_dict(), name="mine"))
+    assert get_budget(custom) is custom
+    d = custom.to_dict()
+    assert isinstance(d["nets"], list) and d["name"] == "mine"
+    with pytest.raises(ValueError, match="unknown budget 'huge'.*full, "
+                       "quick, smoke"):
+        get_budget("huge")
+
+
+def test_budget_note_says_faces_and_minutes():
+    note = runs.budget_note({"name": "quick", "limit": 800,
+                             "net_minutes": 1.2}, "net_minutes")
+    assert "first 800 faces" in note and "1.2 min per run" in note
+    assert "all of training.csv" in runs.budget_note(
+        {"name": "full", "limit": None, "net_minutes": 25.0}, "net_minutes")
+
+
+def test_slug_and_budget_args_are_kfkd_train_arguments():
+    assert runs.slug("no L1/L2") == "no_L1_L2"
+    args = runs.budget_args(BUDGETS["smoke"], 0.2, 2)
+    assert args == ["--max-minutes", "0.2", "--epochs", "2", "--patience",
+                    "5", "--limit", "150"]
+    assert "--limit" not in runs.budget_args(BUDGETS["full"], 25.0, 1000)
+
+
+def test_save_figure_writes_png_and_pdf_and_no_temporary_file(tmp_path):
+    fig = per_keypoint_figure(["a", "b"], [1.0, None], overall=1.0)
+    written = save_figure(fig, str(tmp_path / "sub" / "fig"))
+    assert written == [str(tmp_path / "sub" / "fig.png"),
+                       str(tmp_path / "sub" / "fig.pdf")]
+    assert open(written[0], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert open(written[1], "rb").read(5) == b"%PDF-"
+    assert sorted(os.listdir(tmp_path / "sub")) == ["fig.pdf", "fig.png"]
+
+
+def test_npz_round_trip_and_need_names_the_missing_file(tmp_path):
+    path = store.save_npz(str(tmp_path / "a.npz"), x=np.arange(3.0),
+                          kind=np.array(["full", "partial"]))
+    d = store.load_npz(path)
+    assert d["x"].tolist() == [0.0, 1.0, 2.0]
+    assert d["kind"].tolist() == ["full", "partial"]
+    store.need(path)
+    with pytest.raises(FileNotFoundError, match="b.npz.*without --redraw"):
+        store.need(path, str(tmp_path / "b.npz"))
+
+
+def test_the_registry_is_the_groups_behind_one_protocol():
+    assert GROUPS == report.GROUPS == (
+        "samples", "augment", "training", "ablations", "search",
+        "architecture", "predictions", "occlusion")
+    for name, module in REGISTRY.items():
+        assert module.NAME == name
+        params = inspect.signature(module.run).parameters
+        assert list(params)[:3] == ["out_dir", "budget", "redraw"], name
+        assert params["context"].kind is inspect.Parameter.VAR_KEYWORD
+
+
+def test_a_group_redraws_from_hand_made_files(tmp_path):
+    """The samples group draws from its saved files alone (no data)."""
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    rng = np.random.RandomState(0)
+    keypoints = rng.uniform(10, 80, (4, 30))
+    keypoints[2:, :4] = np.nan
+    store.save_npz(str(folder / "samples.npz"),
+                   images=rng.uniform(0, 1, (4, 1, 96, 96)),
+                   keypoints=keypoints, index=np.array([3, 9, 4, 7]),
+                   kind=np.array(["full"] * 2 + ["partial"] * 2))
+    write_json(str(folder / "labels.json"), {
+        "n_faces": 10, "n_fully_labelled": 2, "n_partly_labelled": 8,
+        "labelled_faces_per_keypoint": {"left_eye_center": 10,
+                                        "nose_tip": 4}})
+    result = REGISTRY["samples"].run(str(tmp_path), "smoke", True,
+                                     data_dir="/nonexistent")
+    assert sorted(os.path.basename(p) for p in result["written"]) == [
+        "label_counts.pdf", "label_counts.png", "sample_faces.pdf",
+        "sample_faces.png"]
+    assert result["labels"]["n_faces"] == 10
+
+
+def test_sample_faces_figure_blanks_the_cells_of_a_short_row():
+    images = np.zeros((3, 1, 96, 96))
+    keypoints = np.full((3, 30), 48.0)
+    fig = sample_faces_figure(images, keypoints, [
+        ("two", np.array([0, 1])), ("one", np.array([2]))], ["a", "b", "c"])
+    axes = fig.axes
+    assert len(axes) == 4
+    assert [ax.axison for ax in axes] == [True, True, True, False]
+    assert [ax.get_title() for ax in axes[:3]] == ["a", "b", "c"]
+
+
+def test_architecture_boxes_fold_batch_norm_and_nonlinearity():
+    layers = [
+        {"type": "InputLayer", "name": None, "output_shape": [1, 96, 96]},
+        {"type": "Conv2DLayer", "name": None, "output_shape": [8, 94, 94],
+         "num_filters": 8, "filter_size": [3, 3], "nonlinearity": "linear"},
+        {"type": "BatchNormLayer", "name": None,
+         "output_shape": [8, 94, 94]},
+        {"type": "NonlinearityLayer", "name": None,
+         "output_shape": [8, 94, 94], "nonlinearity": "rectify"},
+        {"type": "DenseLayer", "name": "output", "output_shape": [30],
+         "num_units": 30, "nonlinearity": "linear"}]
+    assert architecture_boxes(layers) == [
+        ("input", "1 x 96 x 96", "InputLayer"),
+        ("conv 3x3, 8 filters + BN + ReLU", "8 x 94 x 94", "conv"),
+        ("output: 30 linear units", "30", "output")]
+
+
+def test_the_command_line_keeps_the_scripts_options():
+    args = command.build_parser().parse_args(
+        ["--quick", "--redraw", "--only", "samples,augment", "--no-poster"])
+    assert args.quick and args.redraw and args.no_poster
+    assert args.only == "samples,augment" and args.budget is None
+    parser = argparse.ArgumentParser(prog="kfkd")
+    command.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["figures", "--budget", "smoke"])
+    assert args.command == "figures" and args.budget == "smoke"
+    with pytest.raises(SystemExit):
+        command.build_parser().parse_args(["--budget", "huge"])
+
+
+def test_drawing_does_not_import_theano():
+    """The report's drawing side stays below the Theano boundary."""
+    code = ("import sys, kfkd.report, kfkd.report.command; "
+            "print(sorted(m for m in ('theano', 'lasagne', 'kfkd.model', "
+            "'kfkd.train') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True, cwd=REPO,
+                         env=dict(os.environ, PYTHONPATH=REPO))
+    assert out.stdout.strip() == "[]"
