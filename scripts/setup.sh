@@ -5,15 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 
-# Theano's BLAS: Debian's OpenBLAS (numpy's bundled one cannot serve).
-if ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then
+# Theano compiles C++ (g++) and links a BLAS: Debian's OpenBLAS (numpy's
+# bundled one cannot serve).  Installed via apt when root, else named.
+need=()
+command -v g++ >/dev/null || need+=(g++)
+ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so ' || need+=(libopenblas-dev)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing libopenblas-dev (Theano's BLAS)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev) >/dev/null \
-      || echo "setup: could not install libopenblas-dev; Theano falls back to numpy's gemm (slower)"
+    echo "setup: installing ${need[*]} (Theano's compiler / BLAS)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null \
+      || echo "setup: could not install ${need[*]}"
   else
-    echo "setup: libopenblas-dev missing (sudo apt-get install libopenblas-dev for speed); using numpy's gemm"
+    echo "setup: missing ${need[*]}: sudo apt-get install ${need[*]}"
   fi
+  command -v g++ >/dev/null || { echo "setup: Theano needs g++" >&2; exit 1; }
 fi
 
 stamp=.venv/.kfkd-installed

@@ -61,6 +61,30 @@ def reference_model():
     return load_model()
 
 
+
+@pytest.fixture(scope="session")
+def smoke_figures(tmp_path_factory, reference_model, data_dir):
+    """Every figure group (kfkd.report.reproduce) with the smoke budget on
+    the real data, made once per session: (out folder, manifest,
+    {PNG path: bytes}).  tests/test_figures.py checks the data;
+    tests/test_notebooks.py redraws the training and search groups from
+    it instead of training and searching a second time."""
+    import glob
+
+    from kfkd import report
+    root = tmp_path_factory.mktemp("figures")
+    out = str(root / "figures")
+    manifest = report.reproduce(
+        out, "smoke", report.GROUPS, data_dir=data_dir,
+        model=reference_model, study_dir=str(root / "no-study"),
+        runs_dir=str(root / "runs"), verbose=False)
+    pngs = {}
+    for path in glob.glob(os.path.join(out, "**", "*.png"), recursive=True):
+        with open(path, "rb") as f:
+            pngs[path] = f.read()
+    return out, manifest, pngs
+
+
 def _snapshot(paths):
     """{path: bytes} of every file at or below ``paths`` (None: absent)."""
     import hashlib

@@ -46,18 +46,10 @@ FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory, reference_model, data_dir):
-    """All groups with the smoke budget; (out folder, manifest, PNG bytes)."""
-    root = tmp_path_factory.mktemp("figures")
-    out = str(root / "figures")
-    manifest = report.reproduce(
-        out, "smoke", GROUPS, data_dir=data_dir, model=reference_model,
-        study_dir=str(root / "no-study"), runs_dir=str(root / "runs"),
-        verbose=False)
-    pngs = {p: open(p, "rb").read()
-            for p in glob.glob(os.path.join(out, "**", "*.png"),
-                               recursive=True)}
-    return out, manifest, pngs
+def made(smoke_figures):
+    """All groups with the smoke budget (conftest's session fixture, shared
+    with tests/test_notebooks.py); (out folder, manifest, PNG bytes)."""
+    return smoke_figures
 
 
 def test_budget_presets():

@@ -1,8 +1,17 @@
-"""The four notebooks run headless (nbclient) with the ``smoke`` budget."""
+"""The four notebooks run headless (nbclient) with the ``smoke`` budget.
+
+01 (data) and 04 (occlusion, the reference model) compute their figures.
+02 (training, ablations) and 03 (search) would train the same smoke runs
+and search the same tiny study that ``smoke_figures`` (conftest, checked
+by tests/test_figures.py) already made with the same kfkd.report calls:
+they run with ``KFKD_REDRAW=1`` on a copy of that data, PNGs removed, so
+that each still draws every figure and table it shows (about 2 minutes
+of training and two search workers saved)."""
 import glob
 import importlib.util
 import json
 import os
+import shutil
 
 import nbformat
 import pytest
@@ -28,6 +37,19 @@ WRITES = {
                            "occlusion/compare_censors.png",
                            "occlusion/occlusion_edge_free.json"],
 }
+
+
+#: Notebooks redrawn from ``smoke_figures``: {name: groups they need}.
+REDRAWN = {"02_training_and_ablations.ipynb": ["training", "ablations"],
+           "03_grid_search.ipynb": ["search"]}
+
+
+def _copy_groups(src, dst, groups):
+    """Copy the data of ``groups`` from the figures folder ``src`` to
+    ``dst``, without their PNGs (the notebook must draw them again)."""
+    for group in groups:
+        shutil.copytree(os.path.join(src, group), os.path.join(dst, group),
+                        ignore=shutil.ignore_patterns("*.png"))
 
 
 def _builder():
@@ -58,8 +80,14 @@ def test_notebooks_match_their_builder():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name, tmp_path, monkeypatch, data_dir,
-                       reference_model):
+                       reference_model, request):
     out = tmp_path / "figures"
+    if name in REDRAWN:
+        made = request.getfixturevalue("smoke_figures")[0]
+        _copy_groups(made, str(out), REDRAWN[name])
+        monkeypatch.setenv("KFKD_REDRAW", "1")
+    else:
+        monkeypatch.delenv("KFKD_REDRAW", raising=False)
     monkeypatch.setenv("KFKD_BUDGET", "smoke")
     monkeypatch.setenv("KFKD_FIGURES_DIR", str(out))
     monkeypatch.setenv("KFKD_STUDY_DIR", str(tmp_path / "no-study"))

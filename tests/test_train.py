@@ -202,7 +202,10 @@ def test_short_training_beats_the_mean_shape(trained, small_split):
     assert min(val_rmse) < 0.95 * baseline, (val_rmse, baseline)
     assert val_rmse[-1] < val_rmse[0]
     # the returned model holds the best epoch's weights
-    assert rmse_px(model.predict(val.images), val.keypoints) == min(val_rmse)
+    # (validation ran in the trainer's batches, predict in its own: the
+    # same weights up to float32 summation order, hence abs=1e-4 px)
+    assert rmse_px(model.predict(val.images), val.keypoints) == pytest.approx(
+        min(val_rmse), abs=1e-4)
     assert trainer.best_epoch_ == int(np.argmin(val_rmse)) + 1
     assert [h["best"] for h in history].count(True) >= 1
     assert history[trainer.best_epoch_ - 1]["best"]
@@ -241,8 +244,10 @@ def test_save_load_round_trip(trained, small_split, tmp_path):
     assert sorted(os.listdir(folder)) == ["history.csv", "metrics.json",
                                           "model.json", "model.npz"]
     loaded = load_model(folder)
-    np.testing.assert_array_equal(loaded.predict(val.images),
-                                  model.predict(val.images))
+    # two compiled functions of bit-identical weights (checked below):
+    # equal up to float32 summation order
+    np.testing.assert_allclose(loaded.predict(val.images),
+                               model.predict(val.images), rtol=0, atol=1e-4)
     values = lasagne.layers.get_all_param_values(model.layer)
     with np.load(os.path.join(folder, "model.npz"), allow_pickle=False) as f:
         assert sorted(f.files) == ["param_%03d" % i
