@@ -7,11 +7,31 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_DIR = os.path.join(REPO, "..", "shared", "data", "kfkd")
 os.environ.setdefault("KFKD_DATA_DIR", DEFAULT_DATA_DIR)
 
+#: Fixtures that read the real data; a test using one is skipped, with the
+#: reason, where the data folder is absent (the fast synthetic tests run).
+REAL_DATA_FIXTURES = {"data_dir", "training_data", "first_faces_split",
+                      "split", "test_data", "smoke_figures"}
+#: Test files that read ../shared (photos, IMM, notebooks) without a fixture.
+REAL_DATA_FILES = {"test_pipeline.py", "test_notebooks.py", "test_poster.py",
+                   "test_search.py", "test_augment.py"}
+
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "gpu: needs a CUDA GPU that Theano can activate (skipped "
         "elsewhere with the reason)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.isdir(os.environ["KFKD_DATA_DIR"]):
+        return
+    skip = pytest.mark.skip(reason="no real data at %s: put ../shared beside "
+                            "the repository or set KFKD_DATA_DIR"
+                            % os.environ["KFKD_DATA_DIR"])
+    for item in items:
+        if (REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.path.name in REAL_DATA_FILES):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
