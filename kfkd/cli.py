@@ -57,28 +57,6 @@ class _Parser(argparse.ArgumentParser):
         return args
 
 
-def _value(text):
-    """'5' -> 5, '0.1' -> 0.1, 'true' -> True, 'none' -> None, else the text."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _net_param(text):
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError("expected NAME=VALUE, got %r" % text)
-    return key, _value(value)
-
-
 def _add_data_args(p):
     p.add_argument("--data-dir", help="folder with training.csv(.gz) etc. "
                    "(default: $KFKD_DATA_DIR)")
@@ -96,14 +74,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     parser.commands = sub.choices  # name -> subparser, for their errors
 
-    p = sub.add_parser("train", help="train a net, early-stopping on "
-                       "validation RMSE")
-    p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--overwrite", action="store_true", help="replace the "
-                   "model (or anything else) already in --out")
-    _add_data_args(p)
-    add_options(p, _net_param)  # one option per TrainingConfig field
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_train_parser(sub)
 
     p = sub.add_parser("search", help="random grid search: trials as "
                        "parallel device jobs, resumable, 3D surfaces")
@@ -140,6 +111,41 @@ def build_parser():
     p.add_argument("--storage")
     p.add_argument("--out", default="runs")
 
+    _add_model_parsers(sub)
+    _add_benchmark_parser(sub)
+
+    p = sub.add_parser("detect", help="faces and keypoints in photos: "
+                       "annotated images and detections.json")
+    p.add_argument("photos", nargs="+", metavar="PHOTO",
+                   help="photos (any format cv2.imread reads)")
+    p.add_argument("--out", required=True, help="folder to write")
+    _add_face_args(p)
+
+    p = sub.add_parser("video", help="faces and keypoints on every frame of "
+                       "a video")
+    p.add_argument("input", metavar="IN", help="video OpenCV can read")
+    p.add_argument("--out", required=True, type=_video_path,
+                   help="video to write (.mp4: mp4v, .avi: MJPG)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_face_args(p)
+    return parser
+
+
+def _add_train_parser(sub):
+    """``kfkd train``: the output, the data split and one option per
+    :class:`kfkd.config.TrainingConfig` field."""
+    p = sub.add_parser("train", help="train a net, early-stopping on "
+                       "validation RMSE")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace the "
+                   "model (or anything else) already in --out")
+    _add_data_args(p)
+    add_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_model_parsers(sub):
+    """``kfkd evaluate``, ``kfkd predict`` and ``kfkd submit``."""
     p = sub.add_parser("evaluate", help="RMSE of a model on the validation "
                        "split")
     p.add_argument("--model", help="model folder (default: the shipped "
@@ -158,21 +164,18 @@ def build_parser():
                        "for test.csv and IdLookupTable.csv")
     _add_submit_args(p)
 
-    p = sub.add_parser("detect", help="faces and keypoints in photos: "
-                       "annotated images and detections.json")
-    p.add_argument("photos", nargs="+", metavar="PHOTO",
-                   help="photos (any format cv2.imread reads)")
-    p.add_argument("--out", required=True, help="folder to write")
-    _add_face_args(p)
 
-    p = sub.add_parser("video", help="faces and keypoints on every frame of "
-                       "a video")
-    p.add_argument("input", metavar="IN", help="video OpenCV can read")
-    p.add_argument("--out", required=True, type=_video_path,
-                   help="video to write (.mp4: mp4v, .avi: MJPG)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_face_args(p)
-    return parser
+def _add_benchmark_parser(sub):
+    """``kfkd benchmark``: the speed of the nets (:func:`kfkd.benchmark.run`)."""
+    p = sub.add_parser("benchmark", help="speed of each net: compile time, "
+                       "training and inference throughput")
+    p.add_argument("--nets", default="net1,net2,net6,breeze",
+                   help="comma-separated nets (net6, the reference, is "
+                   "always measured)")
+    p.add_argument("--batches", type=positive_int, default=3,
+                   help="timed mini-batches per measurement")
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
 
 
 def _add_face_args(p):
@@ -373,6 +376,13 @@ def cmd_submit(args):
     return summary
 
 
+def cmd_benchmark(args):
+    from . import benchmark  # the Theano boundary
+
+    return benchmark.run(args.nets, args.batches, args.batch_size,
+                         args.data_dir)
+
+
 def cmd_search(args):
     from . import search
 
@@ -453,7 +463,7 @@ def cmd_video(args):
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
-            "submit": cmd_submit,
+            "submit": cmd_submit, "benchmark": cmd_benchmark,
             "detect": cmd_detect, "video": cmd_video}
 
 

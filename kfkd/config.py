@@ -52,7 +52,8 @@ from .errors import UsageError
 from .fileio import write_json
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
-           "UPDATES", "add_options", "read_config", "MODEL_FORMAT"]
+           "UPDATES", "add_options", "read_config", "read_flat",
+           "MODEL_FORMAT", "OPTION_FIELDS"]
 
 #: Update rules of :class:`kfkd.train.Trainer`.
 UPDATES = ("adam", "nesterov")
@@ -239,12 +240,7 @@ class TrainingConfig(object):
         """From model.json's ``training`` (:meth:`to_training`); other keys
         (``init_model``, the augmenter's ``border`` and ``schema``) are
         not configuration and are left out."""
-        flat = {k: training[k] for k in TRAINER_KEYS if k in training}
-        flat.update({"net." + k: v
-                     for k, v in (training.get("net_params") or {}).items()})
-        augment = training.get("augment") or {}
-        flat.update({k: augment[k] for k in AUGMENT_KEYS if k in augment})
-        return cls.from_flat(flat)
+        return cls.from_flat(_training_flat(training))
 
     def to_training(self, augmenter=None):
         """model.json's ``training``: the fields, ``augment`` the
@@ -326,15 +322,36 @@ class _Given(argparse.Action):
                                                ())) | {self.dest})
 
 
-def add_options(parser, net_param):
+def _value(text):
+    """'5' -> 5, '0.1' -> 0.1, 'true' -> True, 'none' -> None, else the text."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def net_param(text):
+    """The argparse ``type`` of ``--param NAME=VALUE``: ``(name, value)``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE, got %r" % text)
+    return key, _value(value)
+
+
+def add_options(parser):
     """Add ``kfkd train``'s training options to ``parser``, one per field
     (its dest is the field's name: ``--epochs`` -> ``max_epochs``).
 
     Parameters
     ----------
     parser : argparse.ArgumentParser
-    net_param : callable
-        The argparse ``type`` of ``--param NAME=VALUE``.
     """
     parser.set_defaults(given_options=set())
     parser.add_argument("--config", metavar="FILE", help="a flat config "
@@ -367,8 +384,18 @@ def _default_help(default):
     return "default %s" % ("none" if default is None else default)
 
 
-def read_config(path, option=None):
-    """The :class:`TrainingConfig` in a file or a model folder.
+def _training_flat(training):
+    """The flat keys of model.json's ``training`` (those it has)."""
+    flat = {k: training[k] for k in TRAINER_KEYS if k in training}
+    flat.update({"net." + k: v
+                 for k, v in (training.get("net_params") or {}).items()})
+    augment = training.get("augment") or {}
+    flat.update({k: augment[k] for k in AUGMENT_KEYS if k in augment})
+    return flat
+
+
+def read_flat(path, option=None):
+    """The flat keys a config file or model folder gives (checked).
 
     Parameters
     ----------
@@ -379,11 +406,17 @@ def read_config(path, option=None):
     option : str, optional
         Named in errors (``--config``).
 
+    Returns
+    -------
+    dict
+        Only the keys the file has (:func:`read_config` fills in the
+        defaults).
+
     Raises
     ------
     UsageError
-        No such file, not a JSON object, or a bad value; naming the option,
-        the path and the key.
+        No such file, not a JSON object, an unknown key or a bad value;
+        naming the option, the path and the key.
     """
     where = "%s %s" % (option, path) if option else path
     if os.path.isdir(path):
@@ -396,12 +429,26 @@ def read_config(path, option=None):
             where, getattr(e, "strerror", None) or e))
     if not isinstance(obj, dict):
         raise UsageError("%s: expected a JSON object" % where)
-    try:
-        if obj.get("format") == MODEL_FORMAT:
-            return TrainingConfig.from_training(obj.get("training") or {})
+    if obj.get("format") == MODEL_FORMAT:
+        flat = _training_flat(obj.get("training") or {})
+    else:
         flat = obj["config"] if "config" in obj else obj
-        if not isinstance(flat, dict):
-            raise UsageError("'config' is not an object")
-        return TrainingConfig.from_flat(flat)
+    if not isinstance(flat, dict):
+        raise UsageError("%s: 'config' is not an object" % where)
+    try:
+        TrainingConfig.from_flat(flat)
     except UsageError as e:
         raise UsageError("%s: %s" % (where, e))
+    return flat
+
+
+def read_config(path, option=None):
+    """The :class:`TrainingConfig` of a file or a model folder
+    (:func:`read_flat`; the keys it lacks take their defaults).
+
+    Raises
+    ------
+    UsageError
+        As :func:`read_flat`.
+    """
+    return TrainingConfig.from_flat(read_flat(path, option))

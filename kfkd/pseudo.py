@@ -79,7 +79,7 @@ def continuation_config(model, lr_factor=0.1, overrides=None):
     ----------
     model : kfkd.model.Model
         Its ``training`` settings (model.json) give the config
-        (:func:`kfkd.train.config_from_training`).
+        (:meth:`kfkd.config.TrainingConfig.from_training`).
     lr_factor : float
         ``learning_rate`` (and ``learning_rate_end``, if set) are
         multiplied by it.
