@@ -183,22 +183,8 @@ class SpecialistModel(Predictor):
             for g, m in self.specialists.items())
 
     def predict(self, images, batch_size=256):
-        """Keypoints for faces, each column from its group's specialist.
-
-        Parameters
-        ----------
-        images : ndarray, (N, 1, 96, 96) float32 in [0, 1]
-        batch_size : int
-
-        Returns
-        -------
-        ndarray, (N, 2K) float32, pixels in the 96x96 frame (not clipped)
-
-        Raises
-        ------
-        ValueError
-            ``images`` has another shape.
-        """
+        """Keypoints for faces (:meth:`kfkd.predictor.Predictor.predict`),
+        each column from its group's specialist."""
         out = np.empty((len(images), self.schema.n_outputs), np.float32)
         for group, model in self.specialists.items():
             out[:, self.columns[group]] = model.predict(images, batch_size)

@@ -138,24 +138,9 @@ class Model(Predictor):
                 np.empty((0, self.schema.n_outputs), np.float32))
 
     def predict(self, images, batch_size=256):
-        """Keypoints for faces.
-
-        Parameters
-        ----------
-        images : ndarray, (N, 1, 96, 96) float32 in [0, 1]
-        batch_size : int
-
-        Returns
-        -------
-        ndarray, (N, 2K) float32, pixels in the 96x96 frame (not clipped)
-
-        Raises
-        ------
-        ValueError
-            ``images`` has another shape.
-        ModelError
-            The net predicts a non-finite coordinate (NaN or inf).
-        """
+        """Keypoints for faces (:meth:`kfkd.predictor.Predictor.predict`):
+        the net's outputs after the model's preprocessing, in pixels;
+        ModelError if one is not finite."""
         unit = self.predict_unit(self.preprocess(images), batch_size)
         with np.errstate(over="ignore", invalid="ignore"):  # refused below
             out = to_pixels(unit)

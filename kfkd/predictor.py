@@ -43,7 +43,25 @@ class Predictor(object):
     folder = None
 
     def predict(self, images, batch_size=256):
-        """Keypoints ``(N, 2K)`` float32 pixels of ``(N, 1, 96, 96)`` faces."""
+        """Keypoints for faces.
+
+        Parameters
+        ----------
+        images : ndarray, (N, 1, 96, 96) float32 in [0, 1]
+        batch_size : int
+            Faces per call of the net.
+
+        Returns
+        -------
+        ndarray, (N, 2K) float32, pixels in the 96x96 frame (not clipped)
+
+        Raises
+        ------
+        ValueError
+            ``images`` has another shape.
+        ModelError
+            A net predicts a non-finite coordinate (NaN or inf).
+        """
         raise NotImplementedError
 
     def describe(self):
