@@ -416,7 +416,7 @@ def test_lookup_rmse_reported_by_evaluate(split, reference_model,
         calls.append(kwargs)
         return split
 
-    monkeypatch.setattr("kfkd.data.load_split", load_split)
+    monkeypatch.setattr("kfkd.cli.load_split", load_split)  # cli imports it
     monkeypatch.setattr("kfkd.model.load_model", lambda folder=None:
                         reference_model)
     assert cli.main(["evaluate"]) == 0
