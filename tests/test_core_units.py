@@ -161,3 +161,18 @@ def test_net_output_shapes(net):
 
     layer = nets.build(net, n_outputs=8)
     assert lasagne.layers.get_output_shape(layer, (5, 1, 96, 96)) == (5, 8)
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["--stage", "pseudo", "--out", "x"], ["--from"]),
+    (["--stage", "base", "--out", "x"], ["--config"]),
+    (["--stage", "base", "--from", "m", "--out", "x"], ["--from"]),
+], ids=["pseudo-without-from", "base-without-config", "base-with-from"])
+def test_reference_stage_usage_errors_are_one_line(argv, names, capsys):
+    from kfkd.recipe import main  # the Theano boundary (it loads models)
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("train_reference: error: ")
+    for name in names:
+        assert name in err[0]
