@@ -58,7 +58,8 @@ __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
 #: Update rules of :class:`kfkd.train.Trainer`.
 UPDATES = ("adam", "nesterov")
 
-#: model.json's format tag (:data:`kfkd.model.FORMAT`), to recognise one.
+#: model.json's format tag (:data:`kfkd.model.FORMAT`; here, below the
+#: Theano boundary, to recognise a model.json given as a config).
 MODEL_FORMAT = "kfkd-model/1"
 
 
@@ -268,8 +269,10 @@ class TrainingConfig(object):
         """From parsed ``kfkd train`` arguments (:func:`add_options`).
 
         With ``--config FILE``, the file's config (:func:`read_config`) with
-        the options given on the command line on top; without, the options
-        (whose defaults are the field defaults).
+        the options given on the command line on top (an augmentation
+        option on top of a config without augmentation starts from the
+        :class:`AugmentConfig` defaults); without, the options (whose
+        defaults are the field defaults).
         """
         path = getattr(args, "config", None)
         given = getattr(args, "given_options", set())

@@ -33,6 +33,7 @@ import theano
 
 from . import nets
 from .augment import equalize_exposure
+from .config import MODEL_FORMAT
 from .errors import ModelError, UsageError
 from .fileio import atomic_folder, check_output_folder, write_json
 from .groups import load_specialists
@@ -50,7 +51,7 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_rmse_px",
                    "learning_rate", "momentum", "seconds", "best")
 
 #: Version tag written into model.json.
-FORMAT = "kfkd-model/1"
+FORMAT = MODEL_FORMAT
 
 #: The reference model shipped with the repository.
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(
