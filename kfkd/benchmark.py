@@ -1,6 +1,7 @@
 """Speed of the nets: compile time, training and inference throughput.
 
-What ``experiments/benchmark.py`` prints.  Every figure is measured in one
+What ``kfkd benchmark`` (and ``experiments/benchmark.py``) prints:
+:func:`run`.  Every figure is measured in one
 process on real faces, and training throughput is also given as a ratio to a
 reference net measured in the same run (``net6``, Nouri's largest), so that
 figures taken on a busy machine still compare.
@@ -15,20 +16,23 @@ True
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
+import os
 import statistics
 import time
 
 import lasagne
 import numpy as np
-import theano
 
 from . import nets
-from .keypoints import to_unit
-from .train import Trainer
+from .data import find_file, load_training
+from .train import Trainer, masked_targets
 
-__all__ = ["measure_net", "benchmark", "format_table", "COLUMNS"]
+__all__ = ["measure_net", "benchmark", "format_table", "run", "COLUMNS",
+           "FACES"]
 
-floatX = theano.config.floatX
+#: Faces of training.csv the benchmark runs on.
+FACES = 512
+
 
 #: Table columns: (key of :func:`measure_net`'s dict, header, format).
 COLUMNS = (
@@ -102,13 +106,11 @@ def measure_net(name, faces, params=None, batches=3, batch_size=128,
     trainer = Trainer(net=name, net_params=params, update="nesterov",
                       learning_rate=0.01, momentum=0.9)
     started = time.perf_counter()
-    train_fn, predict_fn, _, _ = trainer._compile(layer)
+    train_fn, predict_fn, _, _ = trainer.compile_functions(layer)
     compile_s = time.perf_counter() - started
 
     rng = np.random.RandomState(seed)
-    mask = np.isfinite(faces.keypoints)
-    targets = np.where(mask, to_unit(faces.keypoints), 0).astype(floatX)
-    mask = mask.astype(floatX)
+    targets, mask = masked_targets(faces.keypoints)
 
     def train_step():
         index = rng.choice(len(faces), batch_size, replace=False)
@@ -178,3 +180,46 @@ def format_table(rows):
     for row in rows:
         lines.append("  ".join(fmt % row[key] for key, _, fmt in COLUMNS))
     return "\n".join(lines)
+
+
+def run(nets_text, batches, batch_size, data_dir=None):
+    """Measure the nets and print the table (``kfkd benchmark``).
+
+    Per net (default hyperparameters), on the first :data:`FACES` real faces
+    of training.csv and in one run (:func:`benchmark`): parameter count,
+    seconds to compile the training and prediction functions, training
+    throughput (images/s of forward + backward + Nesterov update over
+    ``batches`` mini-batches of ``batch_size`` after one warm-up), that
+    throughput as a ratio to net6's in the same run (``x ref``), median
+    batch-1 latency (ms) and batch-256 inference throughput (images/s).
+    Prints the 1-minute load average before and after: the figures depend
+    on what else the machine runs.
+
+    Parameters
+    ----------
+    nets_text : str
+        Comma-separated net names (net6, the reference, is always measured).
+    batches, batch_size : int
+    data_dir : str, optional
+
+    Returns
+    -------
+    list of dict
+        :func:`benchmark`'s rows.
+    """
+    faces = load_training(find_file("training.csv", data_dir),
+                          verbose=False).subset(slice(0, FACES))
+    print("load average (1 min) at start: %.2f on %d cores"
+          % (os.getloadavg()[0], os.cpu_count()))
+    print("%d real faces; training batch %d, %d timed batches after 1 "
+          "warm-up\n" % (len(faces), batch_size, batches))
+    rows = benchmark(
+        nets_text.split(","), faces, reference="net6", batches=batches,
+        batch_size=batch_size,
+        progress=lambda r: print("  measured %s (%.0f s to compile)"
+                                 % (r["net"], r["compile_s"]), flush=True))
+    print()
+    print(format_table(rows))
+    print("\nx ref: training throughput / net6's in this run")
+    print("load average (1 min) at end: %.2f" % os.getloadavg()[0])
+    return rows

@@ -13,18 +13,22 @@ error is one line too (``kfkd CMD: error: argument --batch-size: ...``).
 """
 import argparse
 import json
-import math
 import os
 import sys
+import time
 
-from .augment import RANGES
-from .data import VAL_FRACTION, split_sizes
+from .checks import (MAX_SHIFT, augment_range, fraction, in_range,
+                     non_negative_float, non_negative_int, positive_float,
+                     positive_int, probability, seed_int)
+from .config import TrainingConfig, add_options
+from .data import (VAL_FRACTION, find_file, load_split, load_test,
+                   split_sizes)
 from .devices import check_devices
-from .fileio import check_output_folder
+from .fileio import check_output_folder, read_json
 from .errors import UsageError
-from .keypoints import FRAME
 from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
+from .submission import make_submission, write_predictions
 
 __all__ = ["main", "build_parser", "train_config", "check_args",
            "in_range", "positive_int", "non_negative_int", "seed_int",
@@ -55,118 +59,6 @@ class _Parser(argparse.ArgumentParser):
         return args
 
 
-# -- option types: every numeric option is checked when it is parsed -------
-def _interval(lo, hi, lo_open, hi_open):
-    """Human form of a range: '>= 1', '> 0', '[0, 1)', ..."""
-    def text(bound):
-        return "%d" % bound if isinstance(bound, int) else "%g" % bound
-
-    if hi is None:
-        return "%s %s" % (">" if lo_open else ">=", text(lo))
-    return "%s%s, %s%s" % ("(" if lo_open else "[", text(lo), text(hi),
-                           ")" if hi_open else "]")
-
-
-def in_range(kind, lo, hi=None, lo_open=False, hi_open=False):
-    """An argparse ``type``: a finite ``kind`` (int or float) in a range.
-
-    Parameters
-    ----------
-    kind : type
-        ``int`` or ``float``.
-    lo, hi : number or None
-        Bounds (``hi=None``: no upper bound).
-    lo_open, hi_open : bool
-        Exclude the bound itself.
-
-    Returns
-    -------
-    callable
-        ``convert(text) -> kind``; raises :class:`argparse.ArgumentTypeError`
-        (argparse prefixes the option: ``argument --batch-size: ...``) for
-        text that is not a number, NaN, an infinity or a value out of range.
-
-    Examples
-    --------
-    >>> in_range(float, 0, 1, hi_open=True)("0.5")
-    0.5
-    >>> in_range(int, 1)("0")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: 0 is not >= 1
-    """
-    interval = _interval(lo, hi, lo_open, hi_open)
-
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%r is not %s" % (
-                text, "an integer" if kind is int else "a number"))
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError("%r is not a finite number"
-                                             % text)
-        below = value <= lo if lo_open else value < lo
-        above = hi is not None and (value >= hi if hi_open else value > hi)
-        if below or above:
-            raise argparse.ArgumentTypeError("%s is not %s%s" % (
-                text, "in " if hi is not None else "", interval))
-        return value
-    convert.__name__ = "%s %s" % (kind.__name__, interval)
-    return convert
-
-
-#: integers >= 1: sizes and counts (--batch-size, --epochs, --limit, ...)
-positive_int = in_range(int, 1)
-#: integers >= 0 (--patience)
-non_negative_int = in_range(int, 0)
-#: a numpy RandomState seed, [0, 2**32 - 1]
-seed_int = in_range(int, 0, 2 ** 32 - 1)
-#: finite floats > 0 (--lr, --max-minutes, --minutes-per-trial)
-positive_float = in_range(float, 0, lo_open=True)
-#: finite floats >= 0 (--l1, --l2, --lr-end)
-non_negative_float = in_range(float, 0)
-#: a share strictly between 0 and 1 (--val-fraction)
-fraction = in_range(float, 0, 1, lo_open=True, hi_open=True)
-#: [0, 1): momentum
-probability = in_range(float, 0, 1, hi_open=True)
-
-
-#: Largest ``--shift`` of ``kfkd train``, pixels: half the frame (a shift
-#: beyond it moves every keypoint out of the face; the library allows it).
-MAX_SHIFT = FRAME // 2
-
-
-def augment_range(name, hi=None):
-    """The argparse ``type`` of augmentation strength ``name``: its range in
-    :data:`kfkd.augment.RANGES` (``--rotation``: degrees in [0, 180]), with
-    ``hi`` as upper bound where the library sets none."""
-    lo, top, hi_open = RANGES[name]
-    return in_range(float, lo, hi if top is None else top, hi_open=hi_open)
-
-
-def _value(text):
-    """'5' -> 5, '0.1' -> 0.1, 'true' -> True, 'none' -> None, else the text."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _net_param(text):
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError("expected NAME=VALUE, got %r" % text)
-    return key, _value(value)
-
-
 def _add_data_args(p):
     p.add_argument("--data-dir", help="folder with training.csv(.gz) etc. "
                    "(default: $KFKD_DATA_DIR)")
@@ -184,49 +76,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     parser.commands = sub.choices  # name -> subparser, for their errors
 
-    p = sub.add_parser("train", help="train a net, early-stopping on "
-                       "validation RMSE")
-    p.add_argument("--net", default="breeze", help="net1, net2, net6, breeze")
-    p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--overwrite", action="store_true", help="replace the "
-                   "model (or anything else) already in --out")
-    _add_data_args(p)
-    p.add_argument("--epochs", dest="max_epochs", type=positive_int,
-                   default=100)
-    p.add_argument("--max-minutes", type=positive_float)
-    p.add_argument("--update", choices=("adam", "nesterov"), default="adam")
-    p.add_argument("--lr", dest="learning_rate", type=positive_float,
-                   default=2e-3)
-    p.add_argument("--lr-end", dest="learning_rate_end",
-                   type=non_negative_float)
-    p.add_argument("--momentum", type=probability, default=0.9)
-    p.add_argument("--momentum-end", type=probability)
-    p.add_argument("--l1", type=non_negative_float, default=0.0)
-    p.add_argument("--l2", type=non_negative_float, default=0.0)
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--patience", type=non_negative_int, default=20)
-    p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--no-flip", dest="flip", action="store_false",
-                   help="no horizontal flips")
-    p.add_argument("--rotation", type=augment_range("rotation"),
-                   default=10.0, help="max degrees, 0-180")
-    p.add_argument("--shift", type=augment_range("shift", MAX_SHIFT),
-                   default=3.0,
-                   help="max pixels, 0-48")
-    p.add_argument("--scale", type=augment_range("scale"), default=0.05,
-                   help="max relative scale change, in [0, 1)")
-    p.add_argument("--brightness", type=augment_range("brightness"),
-                   default=0.0, help="max intensity change, 0-1")
-    p.add_argument("--contrast", type=augment_range("contrast"), default=0.0,
-                   help="max relative contrast change, 0-1")
-    p.add_argument("--no-augment", action="store_true",
-                   help="no augmentation at all")
-    p.add_argument("--exposure", choices=("clahe", "hist"),
-                   help="exposure correction of every image")
-    p.add_argument("--param", dest="net_params", type=_net_param,
-                   action="append", default=[], metavar="NAME=VALUE",
-                   help="net hyperparameter, e.g. --param depth=5")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_train_parser(sub)
 
     p = sub.add_parser("search", help="random grid search: trials as "
                        "parallel device jobs, resumable, 3D surfaces")
@@ -263,6 +113,29 @@ def build_parser():
     p.add_argument("--storage")
     p.add_argument("--out", default="runs")
 
+    _add_model_parsers(sub)
+    _add_benchmark_parser(sub)
+
+    pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
+    occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
+    return parser
+
+
+def _add_train_parser(sub):
+    """``kfkd train``: the output, the data split and one option per
+    :class:`kfkd.config.TrainingConfig` field."""
+    p = sub.add_parser("train", help="train a net, early-stopping on "
+                       "validation RMSE")
+    p.add_argument("--out", required=True, help="model folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace the "
+                   "model (or anything else) already in --out")
+    _add_data_args(p)
+    add_options(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_model_parsers(sub):
+    """``kfkd evaluate``, ``kfkd predict`` and ``kfkd submit``."""
     p = sub.add_parser("evaluate", help="RMSE of a model on the validation "
                        "split")
     p.add_argument("--model", help="model folder (default: the shipped "
@@ -281,9 +154,18 @@ def build_parser():
                        "for test.csv and IdLookupTable.csv")
     _add_submit_args(p)
 
-    pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
-    occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
-    return parser
+
+def _add_benchmark_parser(sub):
+    """``kfkd benchmark``: the speed of the nets (:func:`kfkd.benchmark.run`)."""
+    p = sub.add_parser("benchmark", help="speed of each net: compile time, "
+                       "training and inference throughput")
+    p.add_argument("--nets", default="net1,net2,net6,breeze",
+                   help="comma-separated nets (net6, the reference, is "
+                   "always measured)")
+    p.add_argument("--batches", type=positive_int, default=3,
+                   help="timed mini-batches per measurement")
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
 
 
 def _add_submit_args(p):
@@ -333,24 +215,24 @@ def _check_split(args):
                          % (args.limit, val_fraction, e))
 
 
-def _check_net(args):
+def _check_net(config):
     """``--net`` and every ``--param`` through :func:`kfkd.nets.check_params`
-    (imports Theano, compiles nothing); stores the checked values."""
+    (imports Theano, compiles nothing); -> the config with checked values."""
     from . import nets  # the Theano boundary
 
     try:
-        params = nets.check_params(args.net, dict(args.net_params))
+        params = nets.check_params(config.net, dict(config.net_params))
     except UsageError as e:
-        option = "--param" if args.net in nets.NETS else "--net"
+        option = "--param" if config.net in nets.NETS else "--net"
         raise UsageError("%s: %s" % (option, e))
-    args.net_params = list(params.items())
+    return config.replace(net_params=params)
 
 
 def _check_train(args):
     # a model folder: not a file, and not another model unless --overwrite
     check_output_folder(args.out, args.overwrite)
     _check_split(args)
-    _check_net(args)
+    args.training_config = _check_net(TrainingConfig.from_args(args))
 
 
 def _check_search(args):
@@ -401,29 +283,24 @@ def _split_kwargs(args):
 
 
 def train_config(args):
-    """The flat training config (:func:`kfkd.train.trainer_from_config`) of
-    parsed ``kfkd train`` arguments; also used by :mod:`kfkd.report.runs` so
-    that every figure's run is exactly a ``kfkd train`` command."""
-    from .train import AUGMENT_KEYS, TRAINER_KEYS
+    """The flat training config of parsed ``kfkd train`` arguments.
 
-    config = {k: getattr(args, k) for k in TRAINER_KEYS if hasattr(args, k)}
-    if not args.no_augment:
-        config.update({k: getattr(args, k) for k in AUGMENT_KEYS})
-    config.update({"net." + k: v for k, v in args.net_params})
-    return config
+    An adapter for :mod:`kfkd.report.runs` and the search until they use
+    :meth:`kfkd.config.TrainingConfig.from_args` themselves."""
+    return TrainingConfig.from_args(args).to_flat()
 
 
 def cmd_train(args):
-    from .data import load_split
-    from .train import trainer_from_config
+    from .train import Trainer  # the Theano boundary
 
     train, val = load_split(**_split_kwargs(args))
-    config = train_config(args)
-    trainer = trainer_from_config(config, verbose=not args.quiet)
+    config = getattr(args, "training_config", None) or \
+        TrainingConfig.from_args(args)
+    trainer = Trainer(config, verbose=not args.quiet)
     print("training %s on %d faces, validating on %d" % (
-        args.net, len(train), len(val)), file=sys.stderr)
+        config.net, len(train), len(val)), file=sys.stderr)
     model = trainer.fit(train, val, out_dir=args.out)
-    metrics = json.load(open(os.path.join(args.out, "metrics.json")))
+    metrics = read_json(os.path.join(args.out, "metrics.json"))
     print(json.dumps({k: metrics[k] for k in (
         "val_rmse_px", "best_epoch", "epochs", "seconds")}, indent=None))
     print("wrote %s (model.npz, model.json, history.csv, metrics.json)"
@@ -432,8 +309,7 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from .data import load_split
-    from .model import load_model
+    from .model import load_model  # the Theano boundary
 
     model = load_model(args.model)  # validated in 0.4 s, nothing compiled
     _, val = load_split(**_split_kwargs(args))
@@ -449,9 +325,7 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from .data import find_file, load_test
-    from .model import load_model
-    from .submission import write_predictions
+    from .model import load_model  # the Theano boundary
 
     test = load_test(args.csv or find_file("test.csv", args.data_dir))
     model = load_model(args.model)
@@ -461,11 +335,7 @@ def cmd_predict(args):
 
 
 def cmd_submit(args):
-    import time
-
-    from .data import find_file
-    from .model import load_model
-    from .submission import make_submission
+    from .model import load_model  # the Theano boundary
 
     started = time.time()
     test_path = args.test_csv or find_file("test.csv", args.data_dir)
@@ -475,6 +345,13 @@ def cmd_submit(args):
     print("wrote %s: %d rows (RowId,Location) for %d images in %.1f s" % (
         args.out, summary["rows"], summary["images"], time.time() - started))
     return summary
+
+
+def cmd_benchmark(args):
+    from . import benchmark  # the Theano boundary
+
+    return benchmark.run(args.nets, args.batches, args.batch_size,
+                         args.data_dir)
 
 
 def cmd_search(args):
@@ -517,8 +394,8 @@ def cmd_plot_search(args):
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
-            "submit": cmd_submit, **pipeline_command.COMMANDS,
-            **occlusion_command.COMMANDS}
+            "submit": cmd_submit, "benchmark": cmd_benchmark,
+            **pipeline_command.COMMANDS, **occlusion_command.COMMANDS}
 
 
 def main(argv=None):

@@ -7,10 +7,13 @@ model.npz       parameter arrays ``param_000``, ``param_001``, ... in
                 ``lasagne.layers.get_all_params`` order (``allow_pickle=False``)
 model.json      format, net name and hyperparameters, keypoint columns, the
                 input and target normalisation, training settings, shapes
-history.csv     one row per epoch (:data:`kfkd.train.HISTORY_COLUMNS`)
+history.csv     one row per epoch (:data:`HISTORY_COLUMNS`)
 metrics.json    validation RMSE (pixels) overall and per keypoint, epochs,
                 seconds
 ==============  ==============================================================
+
+:func:`load_model` loads it, or a specialist model's folder
+(:mod:`kfkd.groups`): both are :class:`kfkd.predictor.Predictor` s.
 
 Examples
 --------
@@ -22,25 +25,33 @@ from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 import csv
 import json
 import os
-import zipfile
-import zlib
 
 import lasagne
 import numpy as np
+import pandas as pd
 import theano
 
 from . import nets
+from .augment import equalize_exposure
+from .config import MODEL_FORMAT
 from .errors import ModelError, UsageError
 from .fileio import atomic_folder, check_output_folder, write_json
+from .groups import load_specialists
 from .keypoints import FRAME, KeypointSchema, to_pixels
+from .predictor import ModelNotFoundError, Predictor, read_json_file
+from .weights import read_npz_headers, read_weights, write_weights
 
-__all__ = ["Model", "load_model", "FORMAT", "DEFAULT_MODEL_DIR",
-           "default_model_dir", "per_keypoint_rmse", "ModelNotFoundError",
+__all__ = ["Model", "load_model", "read_model", "FORMAT", "DEFAULT_MODEL_DIR",
+           "default_model_dir", "ModelNotFoundError", "HISTORY_COLUMNS",
            "check_output_folder", "read_spec", "read_npz_headers",
            "read_weights", "read_json_file"]
 
+#: Columns of a training history, history.csv (one row per epoch).
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_rmse_px",
+                   "learning_rate", "momentum", "seconds", "best")
+
 #: Version tag written into model.json.
-FORMAT = "kfkd-model/1"
+FORMAT = MODEL_FORMAT
 
 #: The reference model shipped with the repository.
 DEFAULT_MODEL_DIR = os.path.join(os.path.dirname(os.path.dirname(
@@ -57,34 +68,13 @@ NORMALISATION = {
 EXPOSURES = (None, "clahe", "hist")
 
 
-class ModelNotFoundError(ModelError, FileNotFoundError):
-    """The model folder, or its model.json / model.npz, does not exist."""
-
-
 def default_model_dir():
     """``$KFKD_MODEL`` if set, else the shipped ``models/reference``."""
     return os.environ.get("KFKD_MODEL") or DEFAULT_MODEL_DIR
 
 
-def per_keypoint_rmse(predictions_px, keypoints_px, schema):
-    """RMSE in pixels per keypoint (x and y pooled), over labelled faces.
-
-    Returns
-    -------
-    dict
-        keypoint name -> RMSE (pixels), or None where nothing is labelled.
-    """
-    err2 = (np.asarray(predictions_px, np.float64) - keypoints_px) ** 2
-    out = {}
-    for k, name in enumerate(schema.names):
-        cols = err2[:, 2 * k:2 * k + 2]
-        out[name] = (float(np.sqrt(np.nanmean(cols)))
-                     if np.isfinite(cols).any() else None)
-    return out
-
-
-class Model(object):
-    """A Lasagne net with its description.
+class Model(Predictor):
+    """A Lasagne net with its description (a :class:`kfkd.predictor.Predictor`).
 
     Parameters
     ----------
@@ -103,24 +93,27 @@ class Model(object):
     preprocessing : dict, optional
         ``{'exposure': None | 'clahe' | 'hist'}``: applied to images before
         the net, in training and prediction alike.
+    predict_fn : callable, optional
+        The compiled prediction function of ``layer`` (unit-scale outputs,
+        no dropout), if at hand (:meth:`kfkd.train.Trainer.
+        compile_functions`); compiled on first use otherwise.
     """
 
     def __init__(self, net, net_params, schema, layer=None, training=None,
-                 history=None, preprocessing=None):
+                 history=None, preprocessing=None, predict_fn=None):
         self.net, self.net_params, self.schema = net, dict(net_params), schema
         self.layer = layer if layer is not None else nets.build(
             net, n_outputs=schema.n_outputs, **self.net_params)
         self.training, self.history = training or {}, history or []
         self.preprocessing = dict(preprocessing or {"exposure": None})
         self.folder = None  # set by load_model
-        self._predict_fn = None
+        self._predict_fn = predict_fn
 
     def preprocess(self, images):
         """Apply the model's preprocessing to ``(N, 1, 96, 96)`` images."""
         method = self.preprocessing.get("exposure")
         if not method:
             return images
-        from .augment import equalize_exposure
         return equalize_exposure(images, method=method)
 
     def __repr__(self):
@@ -146,24 +139,9 @@ class Model(object):
                 np.empty((0, self.schema.n_outputs), np.float32))
 
     def predict(self, images, batch_size=256):
-        """Keypoints for faces.
-
-        Parameters
-        ----------
-        images : ndarray, (N, 1, 96, 96) float32 in [0, 1]
-        batch_size : int
-
-        Returns
-        -------
-        ndarray, (N, 2K) float32, pixels in the 96x96 frame (not clipped)
-
-        Raises
-        ------
-        ValueError
-            ``images`` has another shape.
-        ModelError
-            The net predicts a non-finite coordinate (NaN or inf).
-        """
+        """Keypoints for faces (:meth:`kfkd.predictor.Predictor.predict`):
+        the net's outputs after the model's preprocessing, in pixels;
+        ModelError if one is not finite."""
         unit = self.predict_unit(self.preprocess(images), batch_size)
         with np.errstate(over="ignore", invalid="ignore"):  # refused below
             out = to_pixels(unit)
@@ -173,33 +151,6 @@ class Model(object):
                              "of %d faces (first: face %d); nothing written"
                              % (self.folder or self.net, bad.any(axis=1).sum(),
                                 len(out), np.flatnonzero(bad.any(axis=1))[0]))
-        return out
-
-    def metrics(self, data, extra=None, predictions=None):
-        """Validation metrics on ``data`` (a :class:`KeypointData`).
-
-        ``predictions`` (pixels, ``(N, 2K)``), if given, are used instead of
-        predicting ``data.images`` again.
-
-        Returns
-        -------
-        dict
-            ``val_rmse_px`` (all labelled coordinates), ``per_keypoint_rmse_px``,
-            ``lookup_rmse_px`` (the competition metric, computed as Kaggle
-            would: :func:`kfkd.submission.lookup_rmse`), ``n_faces``, plus
-            ``extra``.
-        """
-        from .submission import lookup_rmse
-        from .train import rmse_px
-        if predictions is None:
-            predictions = self.predict(data.images)
-        out = {"val_rmse_px": rmse_px(predictions, data.keypoints),
-               "per_keypoint_rmse_px": per_keypoint_rmse(
-                   predictions, data.keypoints, self.schema),
-               "lookup_rmse_px": lookup_rmse(predictions, data.keypoints,
-                                             self.schema),
-               "n_faces": len(data)}
-        out.update(extra or {})
         return out
 
     # -- persistence -----------------------------------------------------
@@ -239,12 +190,10 @@ class Model(object):
     def write_files(self, folder, metrics=None):
         """Write the model's files into ``folder`` (a staging folder)."""
         os.makedirs(folder, exist_ok=True)
-        values = lasagne.layers.get_all_param_values(self.layer)
-        with open(os.path.join(folder, "model.npz"), "wb") as f:
-            np.savez(f, **{"param_%03d" % i: v for i, v in enumerate(values)})
+        write_weights(os.path.join(folder, "model.npz"),
+                      lasagne.layers.get_all_param_values(self.layer))
         write_json(os.path.join(folder, "model.json"), self.describe())
         if self.history:
-            from .train import HISTORY_COLUMNS
             with open(os.path.join(folder, "history.csv"), "w",
                       newline="") as f:
                 writer = csv.DictWriter(f, HISTORY_COLUMNS)
@@ -265,22 +214,6 @@ def _field(spec, path, key, kinds, what, required=True):
         raise ModelError("%s: field %r must be %s, got %s" % (
             path, key, what, json.dumps(value)[:60]))
     return value
-
-
-def read_json_file(path):
-    """A JSON object from ``path``; ModelError (naming it) if it is not one."""
-    try:
-        with open(path, "rb") as f:
-            spec = json.loads(f.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ModelError("%s: cannot read: %s" % (
-            path, getattr(e, "strerror", None) or e))
-    except ValueError as e:
-        raise ModelError("%s: not valid JSON (%s)" % (path, e))
-    if not isinstance(spec, dict):
-        raise ModelError("%s: expected a JSON object, got a %s"
-                         % (path, type(spec).__name__))
-    return spec
 
 
 def read_spec(path):
@@ -334,139 +267,14 @@ def read_spec(path):
     return dict(spec, preprocessing=pre, training=training)
 
 
-def _read_header(f):
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(f)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(f)
-    raise ValueError("unsupported .npy format version %s" % (version,))
-
-
-def read_npz_headers(path):
-    """Shapes and dtypes of the arrays of an ``.npz``, without reading them.
-
-    Reads the ``.npy`` header at the start of each zip member (a few
-    hundred bytes, whatever the array's size).
-
-    Returns
-    -------
-    dict
-        Array name -> ``(shape, dtype, data_bytes)``, where ``data_bytes``
-        is the member's size after the header.
-
-    Raises
-    ------
-    ModelError
-        Not a zip file, a member that is not an ``.npy`` array, or a
-        malformed header; the message names ``path`` and the array.
-    """
-    headers, name = {}, None
-    try:
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                name = info.filename
-                if not name.endswith(".npy"):
-                    raise ModelError("%s: member %r is not an array (.npy)"
-                                     % (path, name))
-                with z.open(info) as f:
-                    shape, _, dtype = _read_header(f)
-                    header_bytes = f.tell()
-                headers[name[:-4]] = (tuple(shape), np.dtype(dtype),
-                                      info.file_size - header_bytes)
-    except ModelError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, ValueError, EOFError,
-            OSError, NotImplementedError) as e:
-        where = "array %r" % name[:-4] if name else "not a zip file"
-        raise ModelError("%s: %s (%s)" % (path, where, e))
-    return headers
-
-
-def _check_weights(path, headers, expected):
-    """ModelError unless ``headers`` are exactly the ``expected`` shapes."""
-    names = ["param_%03d" % i for i in range(len(expected))]
-    missing = [n for n in names if n not in headers]
-    extra = sorted(set(headers) - set(names))
-    if missing or extra:
-        listed = missing or extra
-        raise ModelError("%s: %s array%s %s (the net has %d parameter "
-                         "arrays)" % (path, "missing" if missing else
-                                      "unexpected", "s" * (len(listed) > 1),
-                                      ", ".join(listed[:3] + ["..."] * (
-                                          len(listed) > 3)), len(names)))
-    for name, shape in zip(names, expected):
-        got, dtype, data_bytes = headers[name]
-        if got != tuple(shape):
-            raise ModelError("%s: array %s has shape %s, the net's is %s "
-                             "(the weights do not match model.json's net)"
-                             % (path, name, got, tuple(shape)))
-        if dtype != np.dtype(theano.config.floatX):
-            raise ModelError("%s: array %s has dtype %s, expected %s"
-                             % (path, name, dtype, theano.config.floatX))
-        if data_bytes != int(np.prod(shape)) * dtype.itemsize:
-            raise ModelError("%s: array %s holds %d bytes, expected %d "
-                             "(truncated?)" % (path, name, data_bytes,
-                                               int(np.prod(shape))
-                                               * dtype.itemsize))
-
-
-def read_weights(path, expected):
-    """The parameter arrays of a model.npz, checked before they are read.
-
-    Parameters
-    ----------
-    path : str
-        model.npz: ``param_000``, ``param_001``, ... (float32).
-    expected : list of tuple
-        The net's parameter shapes, in ``get_all_params`` order.
-
-    Returns
-    -------
-    list of ndarray
-
-    Raises
-    ------
-    ModelError
-        Not a zip, a missing, extra or malformed array, a shape or dtype
-        other than the net's (found from the ``.npy`` headers, before any
-        array is read: a small file cannot make the loader allocate more
-        than the net's size), a truncated or corrupt array, or a non-finite
-        value; the message names ``path`` and the array.
-    """
-    headers = read_npz_headers(path)
-    _check_weights(path, headers, expected)
-    values = []
-    with zipfile.ZipFile(path) as z:
-        for i in range(len(expected)):
-            name = "param_%03d" % i
-            try:
-                with z.open(name + ".npy") as f:
-                    value = np.lib.format.read_array(f, allow_pickle=False)
-            except (zipfile.BadZipFile, zlib.error, ValueError, EOFError,
-                    OSError) as e:
-                raise ModelError("%s: array %s cannot be read (%s)"
-                                 % (path, name, e))
-            bad = int((~np.isfinite(value)).sum())
-            if bad:
-                raise ModelError("%s: array %s has %d non-finite values "
-                                 "(NaN or inf)" % (path, name, bad))
-            values.append(value)
-    return values
-
-
 def load_model(folder=None):
-    """Load and validate a model folder written by :meth:`Model.save`.
+    """Load and validate a model folder: the one loader of every predictor.
 
     A folder with a ``specialists.json`` is a
-    :class:`kfkd.specialists.SpecialistModel` (one model sub-folder per
-    keypoint group), loaded by :func:`kfkd.specialists.load_specialists`.
-
-    Everything is checked before the weights are read: model.json's fields
-    (:func:`read_spec`), then model.npz's array names, shapes and dtypes
-    from their ``.npy`` headers against the net built from model.json (not
-    compiled); then the arrays are read and must be finite
-    (:func:`read_weights`).
+    :class:`kfkd.groups.SpecialistModel` (one model sub-folder per keypoint
+    group: :func:`kfkd.groups.load_specialists`), any other a single
+    :class:`Model` (:func:`read_model`); both are
+    :class:`kfkd.predictor.Predictor` s.
 
     Parameters
     ----------
@@ -475,7 +283,7 @@ def load_model(folder=None):
 
     Returns
     -------
-    Model or kfkd.specialists.SpecialistModel
+    Model or kfkd.groups.SpecialistModel
         With ``folder`` set to the folder's absolute path.
 
     Raises
@@ -491,8 +299,28 @@ def load_model(folder=None):
         raise ModelNotFoundError("%s: no such model folder (model.json, "
                                  "model.npz)" % folder)
     if os.path.isfile(os.path.join(folder, "specialists.json")):
-        from .specialists import load_specialists
-        return load_specialists(folder)
+        return load_specialists(folder, read_model)
+    return read_model(folder)
+
+
+def read_model(folder):
+    """Load and validate a single model's folder written by
+    :meth:`Model.save` (use :func:`load_model`, which also loads specialist
+    models).
+
+    Everything is checked before the weights are read: model.json's fields
+    (:func:`read_spec`), then model.npz's array names, shapes and dtypes
+    from their ``.npy`` headers against the net built from model.json (not
+    compiled); then the arrays are read and must be finite
+    (:func:`kfkd.weights.read_weights`).
+
+    Raises
+    ------
+    ModelNotFoundError
+        No model.json / model.npz in ``folder``.
+    ModelError
+        Anything malformed.
+    """
     spec_path = os.path.join(folder, "model.json")
     weights_path = os.path.join(folder, "model.npz")
     for path in (spec_path, weights_path):
@@ -510,8 +338,8 @@ def load_model(folder=None):
                          % (spec_path, spec["net"], spec["net_params"], e))
     expected = [p.get_value().shape for p in
                 lasagne.layers.get_all_params(model.layer)]
-    lasagne.layers.set_all_param_values(model.layer,
-                                        read_weights(weights_path, expected))
+    lasagne.layers.set_all_param_values(model.layer, read_weights(
+        weights_path, expected, theano.config.floatX))
     model.folder = os.path.abspath(folder)
     model.history = _read_history(os.path.join(folder, "history.csv"))
     return model
@@ -522,7 +350,6 @@ def _read_history(path):
     unreadable."""
     if not os.path.isfile(path):
         return []
-    import pandas as pd
     try:
         return pd.read_csv(path).to_dict("records")
     except (ValueError, OSError, UnicodeDecodeError,

@@ -21,8 +21,10 @@ Examples
 """
 import numpy as np
 
+from .config import TrainingConfig
 from .data import KeypointData
 from .keypoints import FRAME
+from .train import Trainer
 
 __all__ = ["pseudo_label", "continuation_config", "train_pseudo"]
 
@@ -77,7 +79,7 @@ def continuation_config(model, lr_factor=0.1, overrides=None):
     ----------
     model : kfkd.model.Model
         Its ``training`` settings (model.json) give the config
-        (:func:`kfkd.train.config_from_training`).
+        (:meth:`kfkd.config.TrainingConfig.from_training`).
     lr_factor : float
         ``learning_rate`` (and ``learning_rate_end``, if set) are
         multiplied by it.
@@ -87,11 +89,9 @@ def continuation_config(model, lr_factor=0.1, overrides=None):
     Returns
     -------
     dict
-        For :func:`kfkd.train.trainer_from_config`.
+        Flat keys (:meth:`kfkd.config.TrainingConfig.from_flat`).
     """
-    from .train import config_from_training
-
-    config = config_from_training(model.training)
+    config = TrainingConfig.from_training(model.training).to_flat()
     for key in ("learning_rate", "learning_rate_end"):
         if config.get(key) is not None:
             config[key] = config[key] * lr_factor
@@ -110,9 +110,10 @@ def train_pseudo(base_model, train, val, config, out_dir=None, verbose=True):
     train, val : kfkd.data.KeypointData
         Training faces (pseudo-labelled) and validation faces (true labels
         only, never pseudo-labelled).
-    config : dict
-        Flat config for :func:`kfkd.train.trainer_from_config`, same net as
-        ``base_model`` (see :func:`continuation_config`).
+    config : dict or kfkd.config.TrainingConfig
+        The training config (flat keys: :meth:`kfkd.config.TrainingConfig.
+        from_flat`), same net as ``base_model`` (see
+        :func:`continuation_config`).
     out_dir : str, optional
         Model folder to write (model, history, metrics.json).
     verbose : bool
@@ -129,14 +130,14 @@ def train_pseudo(base_model, train, val, config, out_dir=None, verbose=True):
         before any update: equal to it), ``best_epoch``, ``epochs``,
         ``seconds``, ``n_pseudo_coordinates``, ``n_pseudo_faces``.
     """
-    from .train import trainer_from_config
-
     completed, pseudo = pseudo_label(base_model, train)
     info = {"base_model": base_model.folder or repr(base_model),
             "n_pseudo_faces": int(pseudo.any(axis=1).sum()),
             "n_pseudo_coordinates": int(pseudo.sum()),
             "n_faces": len(train)}
-    trainer = trainer_from_config(config, verbose=verbose)
+    if not isinstance(config, TrainingConfig):
+        config = TrainingConfig.from_flat(config)
+    trainer = Trainer(config, verbose=verbose)
     model = trainer.fit(completed, val, out_dir=out_dir, init_model=base_model)
     model.training["pseudo_labels"] = info
     metrics = model.metrics(val, extra={

@@ -17,8 +17,8 @@ Kaggle-format data follows the same pattern: 30 values for 335 faces, 8 for
 723).  Locations must lie in the 96x96 frame, so predictions are clipped to
 [0, 96] pixels.
 
-:func:`lookup_rmse` computes this metric on a labelled validation split "as
-Kaggle would": the labelled coordinates become lookup rows
+:func:`kfkd.metrics.lookup_rmse` computes this metric on a labelled validation
+split "as Kaggle would": the labelled coordinates become lookup rows
 (:func:`lookup_requests`) and the predictions go through the same
 :func:`build_submission` path, clipping included.
 
@@ -45,7 +45,7 @@ from .keypoints import FRAME
 
 __all__ = ["SubmissionError", "write_predictions", "lookup_index",
            "build_submission", "validate_submission", "write_submission",
-           "make_submission", "lookup_requests", "lookup_rmse",
+           "make_submission", "lookup_requests",
            "SUBMISSION_COLUMNS", "LOOKUP_COLUMNS"]
 
 #: Header of a Kaggle submission file.
@@ -411,49 +411,3 @@ def lookup_requests(keypoints, schema):
         "RowId": np.arange(1, len(faces) + 1, dtype=np.int64),
         "ImageId": faces.astype(np.int64) + 1,
         "FeatureName": np.asarray(schema.columns, dtype=object)[columns]})
-
-
-def lookup_rmse(predictions, keypoints, schema):
-    """The competition metric on labelled faces, computed as Kaggle would.
-
-    The labelled coordinates become lookup rows (:func:`lookup_requests`),
-    the predictions are mapped and clipped by :func:`build_submission`, and
-    the RMSE is taken over the requested rows.
-
-    Parameters
-    ----------
-    predictions : ndarray, (N, 2K) float, pixels
-    keypoints : ndarray, (N, 2K) float, pixels, NaN where unlabelled
-    schema : KeypointSchema
-
-    Returns
-    -------
-    float
-        ``sqrt(mean((clip(prediction, 0, 96) - truth) ** 2))`` over the
-        requested rows, pixels.
-
-    Raises
-    ------
-    ValueError
-        Nothing is labelled, or shapes disagree (a :class:`SubmissionError`
-        for the predictions).
-
-    Examples
-    --------
-    >>> from kfkd.keypoints import KeypointSchema
-    >>> schema = KeypointSchema(["nose_tip_x", "nose_tip_y"])
-    >>> # x: 50 vs 47 -> 3; y: 99 is clipped to 96, vs 92 -> 4
-    >>> lookup_rmse(np.array([[50., 99.]]), np.array([[47., 92.]]), schema)
-    3.5355339059327378
-    """
-    keypoints = np.asarray(keypoints)
-    requests = lookup_requests(keypoints, schema)
-    if len(requests) == 0:
-        raise ValueError("no labelled coordinate to score")
-    frame = build_submission(requests, np.arange(1, len(keypoints) + 1),
-                             predictions, schema)
-    truth = keypoints[requests["ImageId"].values - 1,
-                      pd.Index(schema.columns).get_indexer(
-                          requests["FeatureName"].values)]
-    err = frame["Location"].values - truth.astype(np.float64)
-    return float(np.sqrt(np.mean(err ** 2)))

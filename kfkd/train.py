@@ -1,20 +1,11 @@
-"""Training: masked loss, L1/L2 penalties, updates and schedules, early stopping.
+"""Training: a :class:`Trainer` runs mini-batch epochs with schedules and
+early stopping, checkpointing the best model.
 
-The loss is the mean squared error over *labelled* coordinates only, in the
-[-1, 1] target scale (:func:`kfkd.keypoints.to_unit`), so every training row
-is used however many of its keypoints are missing:
-
-.. math::
-
-    L = \\frac{\\sum_{n,j} m_{nj} (\\hat y_{nj} - y_{nj})^2}{\\sum_{n,j} m_{nj}}
-        + \\lambda_1 \\sum_W |W| + \\lambda_2 \\sum_W W^2
-
-with :math:`m_{nj} = 1` where coordinate ``j`` of face ``n`` is labelled.
-The penalties come from :mod:`lasagne.regularization` over the weights
-tagged ``regularizable`` (not biases, not batch-norm parameters).
-
-Validation RMSE is reported in pixels, over labelled coordinates:
-``48 * sqrt(mean masked squared error in unit scale)``.
+The objective (the masked loss over labelled coordinates, the penalties)
+and the net's starting point (mean-shape output bias, warm start) are in
+:mod:`kfkd.objective`; the configuration in :mod:`kfkd.config`.
+Validation RMSE is reported in pixels, over labelled coordinates
+(:func:`kfkd.metrics.rmse`).
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
@@ -24,131 +15,21 @@ import lasagne
 import numpy as np
 import theano
 import theano.tensor as T
-from lasagne.regularization import l1 as l1_norm
-from lasagne.regularization import l2 as l2_norm
-from lasagne.regularization import regularize_network_params
 from tqdm.auto import tqdm
 
 from . import nets
-from .keypoints import FRAME, to_unit
+from .config import AUGMENT_KEYS, TRAINER_KEYS, AugmentConfig, TrainingConfig
+from .keypoints import FRAME
+from .metrics import rmse
+from .model import HISTORY_COLUMNS, Model
+from .objective import (init_output_bias, masked_mse, masked_targets,
+                        penalty, warm_start)
 
-__all__ = ["masked_mse", "penalty", "init_output_bias", "linear_schedule",
-           "EarlyStopping", "Trainer", "rmse_px", "iterate_minibatches",
-           "HISTORY_COLUMNS", "trainer_from_config", "AUGMENT_KEYS",
-           "TRAINER_KEYS", "warm_start", "config_from_training"]
-
-floatX = theano.config.floatX
-
-#: Columns of a training history (one row per epoch).
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_rmse_px",
-                   "learning_rate", "momentum", "seconds", "best")
-
-
-def masked_mse(predictions, targets, mask):
-    """Mean squared error over the coordinates where ``mask`` is 1.
-
-    Parameters
-    ----------
-    predictions, targets, mask : Theano matrices, (N, 2K)
-        ``targets`` must be finite (put 0 where unlabelled); ``mask`` is 1
-        where labelled, 0 elsewhere.
-
-    Returns
-    -------
-    Theano scalar
-        ``sum(mask * (predictions - targets)**2) / max(sum(mask), 1)``.
-        Unlabelled coordinates contribute nothing, and their gradient is 0.
-    """
-    squared = mask * T.sqr(predictions - targets)
-    return squared.sum() / T.maximum(mask.sum(), 1)
-
-
-def penalty(layer, l1=0.0, l2=0.0):
-    """``l1 * sum|W| + l2 * sum W**2`` over the net's regularizable params.
-
-    Parameters
-    ----------
-    layer : Layer
-        Output layer of the net.
-    l1, l2 : float
-        Coefficients (0 disables the term).
-
-    Returns
-    -------
-    Theano scalar (0 when both coefficients are 0)
-    """
-    term = T.constant(0.0, dtype=floatX)
-    if l1:
-        term = term + np.float32(l1) * regularize_network_params(layer, l1_norm)
-    if l2:
-        term = term + np.float32(l2) * regularize_network_params(layer, l2_norm)
-    return term
-
-
-def init_output_bias(layer, keypoints_px):
-    """Set the output layer's bias to the mean shape, in unit scale.
-
-    With a zero bias every net starts by predicting the centre of the frame
-    (~17 px RMSE on the Kaggle-format data) and Adam's ~``learning_rate``
-    steps need some 15 epochs just to move the bias to the mean shape; from
-    the mean shape (~4.3 px) the weights learn the deviations.
-
-    Parameters
-    ----------
-    layer : DenseLayer
-        The net's output layer (left alone if it has no bias).
-    keypoints_px : ndarray, (N, 2K), pixels, NaN where unlabelled
-        Training keypoints (a coordinate never labelled gets 0, the centre).
-    """
-    bias = getattr(layer, "b", None)
-    if bias is None:
-        return
-    labelled = np.isfinite(keypoints_px)
-    sums = np.where(labelled, to_unit(keypoints_px), 0).sum(axis=0)
-    mean = sums / np.maximum(labelled.sum(axis=0), 1)
-    bias.set_value(mean.astype(floatX))
-
-
-def warm_start(layer, init_model, schema):
-    """Set a freshly built net's parameters from a trained model's.
-
-    Parameters
-    ----------
-    layer : Layer
-        Output layer of the new net (already built, its output bias already
-        set by :func:`init_output_bias`).
-    init_model : kfkd.model.Model
-        A trained model of the same net with the same hyperparameters.
-    schema : KeypointSchema
-        The coordinates the new net regresses.
-
-    Returns
-    -------
-    str
-        ``'all'`` when ``schema`` is ``init_model.schema`` (every parameter
-        copied, batch-norm averages included), else ``'all but output'``
-        (the output layer keeps its fresh weights and mean-shape bias: a
-        specialist, as in Nouri 2014, section "Specialists").
-
-    Raises
-    ------
-    ValueError
-        The parameter shapes differ (another net or hyperparameters).
-    """
-    if schema == init_model.schema:
-        copied, target, source = "all", layer, init_model.layer
-    else:
-        copied, target = "all but output", layer.input_layer
-        source = init_model.layer.input_layer
-    values = lasagne.layers.get_all_param_values(source)
-    params = lasagne.layers.get_all_params(target)
-    got = [v.shape for v in values]
-    expected = [p.get_value().shape for p in params]
-    if got != expected:
-        raise ValueError("cannot warm-start from %r: parameter shapes %s, "
-                         "the new net's %s" % (init_model, got, expected))
-    lasagne.layers.set_all_param_values(target, values)
-    return copied
+__all__ = ["masked_mse", "masked_targets", "penalty", "init_output_bias",
+           "linear_schedule", "EarlyStopping", "Trainer", "rmse_px",
+           "iterate_minibatches", "HISTORY_COLUMNS", "trainer_from_config",
+           "AUGMENT_KEYS", "TRAINER_KEYS", "warm_start",
+           "config_from_training"]
 
 
 def linear_schedule(start, stop, n_epochs):
@@ -163,24 +44,9 @@ def linear_schedule(start, stop, n_epochs):
     return np.linspace(start, stop, n_epochs).astype(np.float32)
 
 
-def rmse_px(predictions_px, keypoints_px):
-    """RMSE in pixels over labelled coordinates (NaN in ``keypoints_px``).
-
-    Parameters
-    ----------
-    predictions_px, keypoints_px : ndarray, (N, 2K), pixels
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> rmse_px(np.array([[1., 2.]]), np.array([[2., np.nan]]))
-    1.0
-    """
-    err = np.asarray(predictions_px, np.float64) - keypoints_px
-    return float(np.sqrt(np.nanmean(err ** 2)))
+#: The RMSE in pixels over labelled coordinates: :func:`kfkd.metrics.rmse`
+#: (an alias until :mod:`kfkd.figures` imports it from there).
+rmse_px = rmse
 
 
 def iterate_minibatches(n, batch_size, rng=None):
@@ -233,73 +99,84 @@ class EarlyStopping(object):
 class Trainer(object):
     """Mini-batch training of a registered net, with early stopping.
 
-    Hyperparameters are constructor arguments stored as attributes of the
-    same names (scikit-learn style); :meth:`fit` returns a trained
-    :class:`kfkd.model.Model` and fills :attr:`history_`.
+    Built from a :class:`kfkd.config.TrainingConfig` (the hyperparameters,
+    each readable as an attribute of the same name: ``trainer.net``,
+    ``trainer.l2``; scikit-learn style, :meth:`get_params`); :meth:`fit`
+    returns a trained :class:`kfkd.model.Model` and fills :attr:`history_`.
 
     Parameters
     ----------
-    net : str
-        Name in :data:`kfkd.nets.NETS`.
-    net_params : dict, optional
-        The net builder's hyperparameters.
-    update : {'nesterov', 'adam'}
-        Nesterov momentum (with Nouri's linear learning-rate and momentum
-        schedules) or Adam (Kingma & Ba 2015; ``momentum`` is beta1).
-    learning_rate, learning_rate_end : float, float or None
-        Linear schedule over ``max_epochs`` (constant if ``_end`` is None).
-    momentum, momentum_end : float, float or None
-    l1, l2 : float
-        Penalty coefficients (:func:`penalty`).
-    batch_size : int
-    max_epochs : int
-    max_minutes : float or None
-        Wall-clock budget: training stops before an epoch that would
-        overrun it (judged by the last epoch's duration).
-    patience : int
-        Early-stopping patience in epochs (validation RMSE).
-    augmenter : kfkd.augment.Augmenter or None
-        Applied to every training mini-batch.
-    exposure : {None, 'clahe', 'hist'}
-        Exposure correction (:func:`kfkd.augment.equalize_exposure`) applied
-        to every image, in training and (through the saved model) in
-        prediction.
-    seed : int
-        Seeds weights, dropout, batch order and augmentation.
+    config : kfkd.config.TrainingConfig, optional
+        Default: the config's defaults without augmentation.  Its fields:
+        ``net`` (a name in :data:`kfkd.nets.NETS`) and ``net_params`` (the
+        builder's hyperparameters); ``update``, Nesterov momentum (with
+        Nouri's linear learning-rate and momentum schedules) or Adam
+        (Kingma & Ba 2015; ``momentum`` is beta1); ``learning_rate`` and
+        ``learning_rate_end``, ``momentum`` and ``momentum_end``: linear
+        schedules over ``max_epochs`` (constant if ``_end`` is None);
+        ``l1``, ``l2``: penalty coefficients (:func:`penalty`);
+        ``batch_size``; ``max_epochs``; ``max_minutes``: a wall-clock budget
+        (training stops before an epoch that would overrun it, judged by the
+        last epoch's duration); ``patience``: early-stopping patience in
+        epochs (validation RMSE); ``exposure``: exposure correction
+        (:func:`kfkd.augment.equalize_exposure`) of every image, in training
+        and (through the saved model) prediction; ``seed``: seeds weights,
+        dropout, batch order and augmentation; ``augment``: the
+        :class:`kfkd.augment.Augmenter` applied to every mini-batch.
+    augmenter : kfkd.augment.Augmenter, optional
+        Instead of ``config.augment``'s (e.g. one with a keypoint schema).
     verbose : bool
         Show a tqdm progress bar over epochs.
+    **params
+        Config fields on top of ``config`` (``Trainer(net='net1', l2=1e-4)``).
+
+    Raises
+    ------
+    UsageError
+        A field out of its range.
     """
 
-    def __init__(self, net="breeze", net_params=None, update="adam",
-                 learning_rate=2e-3, learning_rate_end=None, momentum=0.9,
-                 momentum_end=None, l1=0.0, l2=0.0, batch_size=32,
-                 max_epochs=100, max_minutes=None, patience=20,
-                 augmenter=None, exposure=None, seed=0, verbose=True):
-        self.net, self.net_params = net, dict(net_params or {})
-        self.update, self.learning_rate = update, learning_rate
-        self.learning_rate_end, self.momentum = learning_rate_end, momentum
-        self.momentum_end, self.l1, self.l2 = momentum_end, l1, l2
-        self.batch_size, self.max_epochs = batch_size, max_epochs
-        self.max_minutes, self.patience = max_minutes, patience
-        self.augmenter, self.seed, self.verbose = augmenter, seed, verbose
-        self.exposure = exposure
+    def __init__(self, config=None, augmenter=None, verbose=True, **params):
+        config = (config or TrainingConfig(augment=None)).replace(**params)
+        if augmenter is not None:
+            config = config.replace(augment=AugmentConfig(**{
+                k: v for k, v in augmenter.get_params().items()
+                if k in AUGMENT_KEYS}))
+        elif config.augment is not None:
+            augmenter = config.augment.augmenter()
+        self.config, self.augmenter, self.verbose = config, augmenter, verbose
+
+    def __getattr__(self, name):
+        """The config's fields as attributes (``trainer.batch_size``)."""
+        if name != "config" and name in _FIELDS:
+            return getattr(self.config, name)
+        raise AttributeError("%r object has no attribute %r"
+                             % (type(self).__name__, name))
 
     def get_params(self):
-        """Training hyperparameters as a JSON-serialisable dict."""
-        params = {k: getattr(self, k) for k in (
-            "net", "net_params", "update", "learning_rate",
-            "learning_rate_end", "momentum", "momentum_end", "l1", "l2",
-            "batch_size", "max_epochs", "max_minutes", "patience", "exposure",
-            "seed")}
-        params["augment"] = (self.augmenter.get_params()
-                             if self.augmenter is not None else None)
-        if params["augment"] and params["augment"]["schema"] is not None:
-            params["augment"]["schema"] = list(
-                params["augment"]["schema"].columns)
-        return params
+        """Training hyperparameters as a JSON-serialisable dict (model.json's
+        ``training``: :meth:`kfkd.config.TrainingConfig.to_training`)."""
+        return self.config.to_training(self.augmenter)
 
     # -- Theano functions ----------------------------------------------------
-    def _compile(self, layer):
+    def compile_functions(self, layer):
+        """Compile the training and prediction functions of ``layer``'s net.
+
+        Returns
+        -------
+        train_fn : callable
+            ``train_fn(images, targets, mask) -> data loss`` (one update);
+            targets and mask as :func:`masked_targets` makes them.
+        predict_fn : callable
+            ``predict_fn(images) -> (N, 2K)`` unit-scale outputs, no dropout.
+        learning_rate, momentum : theano shared variables
+            Set per epoch by the schedules.
+
+        Raises
+        ------
+        ValueError
+            An unknown update rule.
+        """
         input_var = lasagne.layers.get_all_layers(layer)[0].input_var
         targets, mask = T.matrix("targets"), T.matrix("mask")
         lr = theano.shared(np.float32(self.learning_rate), "learning_rate")
@@ -359,10 +236,50 @@ class Trainer(object):
         ValueError
             ``init_model`` is another net, or has other hyperparameters or
             exposure correction.
+        FloatingPointError
+            The training loss became NaN or infinite.
         """
-        from .model import Model  # model imports train's helpers
-
         rng = np.random.RandomState(self.seed)
+        model, train_fn, lr, mom = self._build(train, init_model)
+        train_images = model.preprocess(train.images)
+        self.init_val_rmse_px_ = (rmse(model.predict(val.images),
+                                       val.keypoints)
+                                  if init_model is not None else None)
+        schedules = (linear_schedule(self.learning_rate,
+                                     self.learning_rate_end, self.max_epochs),
+                     linear_schedule(self.momentum, self.momentum_end,
+                                     self.max_epochs))
+        stopper, self.history_ = EarlyStopping(self.patience), []
+        bar = tqdm(range(self.max_epochs), desc="%s epochs" % self.net,
+                   unit="epoch", disable=not self.verbose, leave=True)
+        started = time.time()
+        for epoch in bar:
+            lr.set_value(schedules[0][epoch])
+            mom.set_value(schedules[1][epoch])
+            train_loss = self._train_epoch(train_fn, train_images,
+                                           train.keypoints, rng, epoch,
+                                           schedules[0][epoch])
+            predictions = model.predict(val.images)
+            stop = self._end_epoch(epoch, train_loss, predictions, val,
+                                   stopper, model.layer, schedules, started)
+            bar.set_postfix(val_rmse_px="%.3f" % self.history_[-1][
+                "val_rmse_px"], best="%.3f" % stopper.best_score)
+            if out_dir is not None and stopper.best_epoch == epoch:
+                self._checkpoint(model, stopper, out_dir, val, predictions)
+            if stop or self._over_budget(started):
+                break
+        bar.close()
+        stopper.restore(model.layer)
+        self.best_epoch_ = stopper.best_epoch + 1
+        self.train_seconds_ = time.time() - started
+        model.history = self.history_
+        if out_dir is not None:
+            self._checkpoint(model, stopper, out_dir, val)
+        return model
+
+    def _build(self, train, init_model):
+        """The net, its output bias at the mean shape, warm-started from
+        ``init_model`` if given, compiled; -> (model, train_fn, lr, mom)."""
         lasagne.random.set_rng(np.random.RandomState(self.seed + 1))
         layer = nets.build(self.net, n_outputs=train.schema.n_outputs,
                            **self.net_params)
@@ -375,81 +292,60 @@ class Trainer(object):
                 "folder": getattr(init_model, "folder", None) or repr(
                     init_model), "copied": copied}
         started = time.time()
-        train_fn, predict_fn, lr, mom = self._compile(layer)
+        train_fn, predict_fn, lr, mom = self.compile_functions(layer)
         self.compile_seconds_ = time.time() - started
         model = Model(self.net, self.net_params, train.schema, layer,
                       training=training,
-                      preprocessing={"exposure": self.exposure})
-        model._predict_fn = predict_fn
-        train_images = model.preprocess(train.images)
-        self.init_val_rmse_px_ = (rmse_px(model.predict(val.images),
-                                          val.keypoints)
-                                  if init_model is not None else None)
+                      preprocessing={"exposure": self.exposure},
+                      predict_fn=predict_fn)
+        return model, train_fn, lr, mom
 
-        lr_schedule = linear_schedule(self.learning_rate,
-                                      self.learning_rate_end, self.max_epochs)
-        mom_schedule = linear_schedule(self.momentum, self.momentum_end,
-                                       self.max_epochs)
-        val_targets = val.keypoints
-        stopper = EarlyStopping(self.patience)
-        self.history_ = []
-        bar = tqdm(range(self.max_epochs), desc="%s epochs" % self.net,
-                   unit="epoch", disable=not self.verbose, leave=True)
-        started = time.time()
-        for epoch in bar:
-            lr.set_value(lr_schedule[epoch])
-            mom.set_value(mom_schedule[epoch])
-            losses = []
-            for index in iterate_minibatches(len(train), self.batch_size, rng):
-                images, keypoints = train_images[index], train.keypoints[index]
-                if self.augmenter is not None:
-                    images, keypoints = self.augmenter.transform(
-                        images, keypoints, rng)
-                mask = np.isfinite(keypoints)
-                targets = np.where(mask, to_unit(keypoints), 0).astype(floatX)
-                losses.append(train_fn(images, targets, mask.astype(floatX)))
-                if not np.isfinite(losses[-1]):
-                    raise FloatingPointError(
-                        "training loss became %r at epoch %d (learning rate "
-                        "%g too high?)" % (losses[-1], epoch + 1,
-                                           lr_schedule[epoch]))
-            predictions = model.predict(val.images)
-            val_rmse = rmse_px(predictions, val_targets)
-            val_loss = (val_rmse / (FRAME / 2.0)) ** 2
-            values = lasagne.layers.get_all_param_values(layer)
-            stop = stopper.update(epoch, val_rmse, values)
-            self.history_.append({
-                "epoch": epoch + 1,
-                "train_loss": float(np.mean(losses)),
-                "val_loss": float(val_loss),
-                "val_rmse_px": val_rmse,
-                "learning_rate": float(lr_schedule[epoch]),
-                "momentum": float(mom_schedule[epoch]),
-                "seconds": time.time() - started,
-                "best": stopper.best_epoch == epoch,
-            })
-            bar.set_postfix(val_rmse_px="%.3f" % val_rmse,
-                            best="%.3f" % stopper.best_score)
-            if out_dir is not None and stopper.best_epoch == epoch:
-                self._checkpoint(model, layer, stopper, out_dir, val,
-                                 predictions)
-            if stop:
-                break
-            # stop before an epoch that would overrun the budget
-            elapsed = time.time() - started
-            last_epoch = elapsed - (self.history_[-2]["seconds"]
-                                    if len(self.history_) > 1 else 0.0)
-            if (self.max_minutes is not None
-                    and elapsed + last_epoch > 60 * self.max_minutes):
-                break
-        bar.close()
-        stopper.restore(layer)
-        self.best_epoch_ = stopper.best_epoch + 1
-        self.train_seconds_ = time.time() - started
-        model.history = self.history_
-        if out_dir is not None:
-            self._checkpoint(model, layer, stopper, out_dir, val)
-        return model
+    def _train_epoch(self, train_fn, images, keypoints, rng, epoch,
+                     learning_rate):
+        """One pass over the training faces in shuffled mini-batches;
+        -> the mean data loss.  FloatingPointError if it is not finite."""
+        losses = []
+        for index in iterate_minibatches(len(images), self.batch_size, rng):
+            batch, batch_keypoints = images[index], keypoints[index]
+            if self.augmenter is not None:
+                batch, batch_keypoints = self.augmenter.transform(
+                    batch, batch_keypoints, rng)
+            targets, mask = masked_targets(batch_keypoints)
+            losses.append(train_fn(batch, targets, mask))
+            if not np.isfinite(losses[-1]):
+                raise FloatingPointError(
+                    "training loss became %r at epoch %d (learning rate "
+                    "%g too high?)" % (losses[-1], epoch + 1, learning_rate))
+        return float(np.mean(losses))
+
+    def _end_epoch(self, epoch, train_loss, predictions, val, stopper, layer,
+                   schedules, started):
+        """Score the epoch on ``val``, record it in ``history_`` and in the
+        early stopping; -> True when training should stop."""
+        val_rmse = rmse(predictions, val.keypoints)
+        values = lasagne.layers.get_all_param_values(layer)
+        stop = stopper.update(epoch, val_rmse, values)
+        self.history_.append({
+            "epoch": epoch + 1,
+            "train_loss": train_loss,
+            "val_loss": float((val_rmse / (FRAME / 2.0)) ** 2),
+            "val_rmse_px": val_rmse,
+            "learning_rate": float(schedules[0][epoch]),
+            "momentum": float(schedules[1][epoch]),
+            "seconds": time.time() - started,
+            "best": stopper.best_epoch == epoch,
+        })
+        return stop
+
+    def _over_budget(self, started):
+        """True when another epoch as long as the last one would overrun
+        ``max_minutes``."""
+        if self.max_minutes is None:
+            return False
+        elapsed = time.time() - started
+        last_epoch = elapsed - (self.history_[-2]["seconds"]
+                                if len(self.history_) > 1 else 0.0)
+        return elapsed + last_epoch > 60 * self.max_minutes
 
     def _check_init_model(self, init_model):
         """ValueError unless ``init_model`` is this trainer's net and input."""
@@ -464,14 +360,13 @@ class Trainer(object):
             raise ValueError("cannot warm-start: exposure %r, the init model "
                              "was trained with %r" % (self.exposure, exposure))
 
-    def _checkpoint(self, model, layer, stopper, out_dir, val,
-                    predictions=None):
+    def _checkpoint(self, model, stopper, out_dir, val, predictions=None):
         """Save the best weights so far, with history and metrics.
 
         ``predictions``: the best epoch's validation predictions, if at hand.
         """
-        current = lasagne.layers.get_all_param_values(layer)
-        stopper.restore(layer)
+        current = lasagne.layers.get_all_param_values(model.layer)
+        stopper.restore(model.layer)
         model.history = self.history_
         extra = {
             "best_epoch": stopper.best_epoch + 1,
@@ -483,34 +378,18 @@ class Trainer(object):
             extra["init_val_rmse_px"] = self.init_val_rmse_px_
         model.save(out_dir, metrics=model.metrics(val, predictions=predictions,
                                                   extra=extra))
-        lasagne.layers.set_all_param_values(layer, current)
+        lasagne.layers.set_all_param_values(model.layer, current)
 
 
-#: Flat-config keys that configure the :class:`kfkd.augment.Augmenter`.
-AUGMENT_KEYS = ("flip", "rotation", "shift", "scale", "brightness",
-                "contrast")
-
-#: Flat-config keys that are :class:`Trainer` arguments.
-TRAINER_KEYS = ("net", "update", "learning_rate", "learning_rate_end",
-                "momentum", "momentum_end", "l1", "l2", "batch_size",
-                "max_epochs", "max_minutes", "patience", "exposure", "seed")
+#: The config fields readable as :class:`Trainer` attributes.
+_FIELDS = frozenset(TRAINER_KEYS + ("net_params", "augment"))
 
 
 def config_from_training(training):
-    """The flat config (:func:`trainer_from_config`) of a model's training.
+    """The flat config of a model's training (model.json's ``training``).
 
-    Parameters
-    ----------
-    training : dict
-        ``Model.training`` (model.json's ``training``), as written by
-        :meth:`Trainer.get_params`.
-
-    Returns
-    -------
-    dict
-        Keys of :data:`TRAINER_KEYS`, :data:`AUGMENT_KEYS` (only if the
-        model was trained with augmentation) and ``net.<name>``; the
-        augmenter's ``border`` and ``schema`` are not config keys.
+    An adapter over :meth:`kfkd.config.TrainingConfig.from_training`, for
+    the callers not yet moved to it.
 
     Examples
     --------
@@ -520,29 +399,19 @@ def config_from_training(training):
     >>> c["net"], c["net.hidden"], c["flip"], c["rotation"]
     ('net1', 50, True, 0.0)
     """
-    config = {k: training[k] for k in TRAINER_KEYS if k in training}
-    config.update({"net." + k: v
-                   for k, v in training.get("net_params", {}).items()})
-    augment = training.get("augment") or {}
-    config.update({k: augment[k] for k in AUGMENT_KEYS if k in augment})
-    return config
+    return TrainingConfig.from_training(training).to_flat()
 
 
 def trainer_from_config(config, verbose=True):
-    """A :class:`Trainer` from one flat dict, as the CLI and the search use.
+    """A :class:`Trainer` from one flat dict, as the search uses.
 
-    Parameters
-    ----------
-    config : dict
-        Keys of :data:`TRAINER_KEYS`, of :data:`AUGMENT_KEYS` (any of them
-        switches augmentation on), and ``net.<name>`` for the net builder's
-        hyperparameters (e.g. ``{'net': 'breeze', 'net.depth': 5}``).
-    verbose : bool
+    An adapter over :meth:`kfkd.config.TrainingConfig.from_flat`, for the
+    callers not yet moved to it.
 
     Raises
     ------
-    ValueError
-        An unknown key.
+    UsageError
+        An unknown key, or a value out of range.
 
     Examples
     --------
@@ -550,17 +419,4 @@ def trainer_from_config(config, verbose=True):
     >>> t.net_params, t.l2, t.augmenter
     ({'hidden': 50}, 0.0001, None)
     """
-    from .augment import Augmenter
-    trainer_args, augment_args, net_params = {}, {}, {}
-    for key, value in config.items():
-        if key.startswith("net."):
-            net_params[key[4:]] = value
-        elif key in TRAINER_KEYS:
-            trainer_args[key] = value
-        elif key in AUGMENT_KEYS:
-            augment_args[key] = value
-        else:
-            raise ValueError("unknown training setting %r" % key)
-    augmenter = Augmenter(**augment_args) if augment_args else None
-    return Trainer(net_params=net_params, augmenter=augmenter,
-                   verbose=verbose, **trainer_args)
+    return Trainer(TrainingConfig.from_flat(config), verbose=verbose)

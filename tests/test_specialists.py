@@ -18,8 +18,14 @@ from kfkd.pseudo import (continuation_config, pseudo_label,  # noqa: E402
 from kfkd.specialists import (FORMAT, SPECIALIST_GROUPS,  # noqa: E402
                               SpecialistModel, check_groups, group_schema,
                               select_group, train_specialists)
-from kfkd.train import (Trainer, config_from_training,  # noqa: E402
-                        rmse_px, trainer_from_config)
+from kfkd.config import TrainingConfig  # noqa: E402
+from kfkd.metrics import rmse  # noqa: E402
+from kfkd.train import Trainer  # noqa: E402
+
+
+def trainer_from_config(flat, verbose=True):
+    """A Trainer of flat config keys."""
+    return Trainer(TrainingConfig.from_flat(flat), verbose=verbose)
 
 #: Tiny breeze, with batch norm so that its running averages (parameters
 #: that are not trainable) are part of what a warm start must copy.
@@ -105,8 +111,8 @@ def test_warm_start_refuses_another_net_or_exposure(faces, base):
 
 
 def test_config_from_training_round_trips(base):
-    config = config_from_training(base.training)
-    assert trainer_from_config(config).get_params() == base.training
+    config = TrainingConfig.from_training(base.training)
+    assert Trainer(config).get_params() == base.training
     slow = continuation_config(base, lr_factor=0.1, overrides={"patience": 3})
     assert slow["learning_rate"] == pytest.approx(2e-4)
     assert slow["patience"] == 3 and slow["rotation"] == 5.0
@@ -141,7 +147,7 @@ def test_train_pseudo_validates_on_true_labels(faces, base, tmp_path):
     np.testing.assert_array_equal(val.keypoints, val_before)
     assert np.isnan(val.keypoints).any()
     assert metrics["val_rmse_px"] == pytest.approx(
-        rmse_px(model.predict(val.images), val.keypoints))
+        rmse(model.predict(val.images), val.keypoints))
     assert metrics["base_val_rmse_px"] == pytest.approx(
         base.metrics(val)["val_rmse_px"])
     assert metrics["init_val_rmse_px"] == pytest.approx(
@@ -229,7 +235,7 @@ def test_train_specialists_writes_a_loadable_specialist_model(faces, base,
                                model.predict(val.images), rtol=0,
                                atol=PX_ATOL)
     assert metrics["val_rmse_px"] == pytest.approx(
-        rmse_px(loaded.predict(val.images), val.keypoints))
+        rmse(loaded.predict(val.images), val.keypoints))
     assert loaded.metrics(val)["val_rmse_px"] == pytest.approx(
         metrics["val_rmse_px"])
     for group, names in SPECIALIST_GROUPS:

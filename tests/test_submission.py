@@ -15,10 +15,10 @@ import pytest
 from kfkd import cli
 from kfkd.data import DataError, find_file, load_lookup, load_test
 from kfkd.keypoints import FRAME, KeypointSchema
+from kfkd.metrics import lookup_rmse, rmse
 from kfkd.submission import (SubmissionError, build_submission,
-                             lookup_requests, lookup_rmse, make_submission,
+                             lookup_requests, make_submission,
                              write_submission)
-from kfkd.train import rmse_px
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KAGGLE_DIR = os.path.join(REPO, "..", "shared", "data", "kaggle-original")
@@ -391,7 +391,7 @@ def test_lookup_rmse_by_hand():
     assert lookup_rmse(predictions, keypoints, schema) == pytest.approx(
         hand, rel=1e-12)
     # Without clipping the same coordinates would score more.
-    assert rmse_px(predictions[:2], keypoints[:2]) == pytest.approx(
+    assert rmse(predictions[:2], keypoints[:2]) == pytest.approx(
         np.sqrt((30 + 10.0 ** 2) / 38))
     with pytest.raises(ValueError, match="no labelled coordinate"):
         lookup_rmse(predictions[2:], keypoints[2:], schema)
@@ -407,7 +407,7 @@ def test_lookup_rmse_reported_by_evaluate(split, reference_model,
     predictions = reference_model.predict(val.images)
     value = lookup_rmse(predictions, val.keypoints, reference_model.schema)
     # Clipping to the frame can only bring a prediction nearer the truth.
-    assert value <= rmse_px(predictions, val.keypoints) + 1e-9
+    assert value <= rmse(predictions, val.keypoints) + 1e-9
     assert 0 < value < FRAME
 
     calls = []
@@ -416,7 +416,7 @@ def test_lookup_rmse_reported_by_evaluate(split, reference_model,
         calls.append(kwargs)
         return split
 
-    monkeypatch.setattr("kfkd.data.load_split", load_split)
+    monkeypatch.setattr("kfkd.cli.load_split", load_split)  # cli imports it
     monkeypatch.setattr("kfkd.model.load_model", lambda folder=None:
                         reference_model)
     assert cli.main(["evaluate"]) == 0

@@ -23,7 +23,8 @@ from kfkd.keypoints import KAGGLE_COLUMNS, to_pixels, to_unit  # noqa: E402
 from kfkd.model import load_model  # noqa: E402
 from kfkd.train import (HISTORY_COLUMNS, EarlyStopping, Trainer,  # noqa: E402
                         init_output_bias, iterate_minibatches,
-                        linear_schedule, masked_mse, penalty, rmse_px)
+                        linear_schedule, masked_mse, penalty)
+from kfkd.metrics import rmse  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 floatX = theano.config.floatX
@@ -97,7 +98,7 @@ def test_masked_loss_with_nothing_labelled_is_zero(loss_and_grad):
 def test_rmse_px_is_nan_aware(training_data):
     keypoints = training_data.keypoints[:100]
     pred = np.where(np.isfinite(keypoints), keypoints, 0) + 2.0
-    assert rmse_px(pred, keypoints) == pytest.approx(2.0)
+    assert rmse(pred, keypoints) == pytest.approx(2.0)
 
 
 # -- penalties -------------------------------------------------------------------
@@ -156,11 +157,11 @@ def test_early_stopping_restores_the_best_epoch(small_split):
     layer = nets.build("net1", hidden=8)
     init_output_bias(layer, train.keypoints)
     train_fn, predict_fn, _, _ = Trainer(
-        net="net1", update="nesterov", learning_rate=0.01)._compile(layer)
+        net="net1", update="nesterov", learning_rate=0.01).compile_functions(layer)
     targets, mask = _targets(train.keypoints)
 
     def score():
-        return rmse_px(to_pixels(predict_fn(val.images)), val.keypoints)
+        return rmse(to_pixels(predict_fn(val.images)), val.keypoints)
 
     stopper = EarlyStopping(patience=3)
     scores, snapshots = [], []
@@ -195,7 +196,7 @@ def test_short_training_beats_the_mean_shape(trained, small_split):
     trainer, model = trained
     train, val = small_split
     mean_shape = np.nanmean(train.keypoints, axis=0)
-    baseline = rmse_px(np.tile(mean_shape, (len(val), 1)), val.keypoints)
+    baseline = rmse(np.tile(mean_shape, (len(val), 1)), val.keypoints)
     history = trainer.history_
     val_rmse = [h["val_rmse_px"] for h in history]
     assert len(history) == 4
@@ -204,7 +205,7 @@ def test_short_training_beats_the_mean_shape(trained, small_split):
     # the returned model holds the best epoch's weights
     # (validation ran in the trainer's batches, predict in its own: the
     # same weights up to float32 summation order, hence abs=1e-4 px)
-    assert rmse_px(model.predict(val.images), val.keypoints) == pytest.approx(
+    assert rmse(model.predict(val.images), val.keypoints) == pytest.approx(
         min(val_rmse), abs=1e-4)
     assert trainer.best_epoch_ == int(np.argmin(val_rmse)) + 1
     assert [h["best"] for h in history].count(True) >= 1

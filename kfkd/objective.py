@@ -1,0 +1,171 @@
+"""The training objective and the net's starting point.
+
+The masked loss, the L1/L2 penalties, the targets and their mask; the output
+bias at the mean shape and the warm start from a trained model.
+
+The loss is the mean squared error over *labelled* coordinates only, in the
+[-1, 1] target scale (:func:`kfkd.keypoints.to_unit`), so every training row
+is used however many of its keypoints are missing:
+
+.. math::
+
+    L = \\frac{\\sum_{n,j} m_{nj} (\\hat y_{nj} - y_{nj})^2}{\\sum_{n,j} m_{nj}}
+        + \\lambda_1 \\sum_W |W| + \\lambda_2 \\sum_W W^2
+
+with :math:`m_{nj} = 1` where coordinate ``j`` of face ``n`` is labelled.
+The penalties come from :mod:`lasagne.regularization` over the weights
+tagged ``regularizable`` (not biases, not batch-norm parameters).
+
+Validation RMSE is reported in pixels, over labelled coordinates:
+``48 * sqrt(mean masked squared error in unit scale)``.
+"""
+from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
+
+import lasagne
+import numpy as np
+import theano
+import theano.tensor as T
+from lasagne.regularization import l1 as l1_norm
+from lasagne.regularization import l2 as l2_norm
+from lasagne.regularization import regularize_network_params
+
+from .keypoints import to_unit
+
+__all__ = ["masked_mse", "masked_targets", "penalty", "init_output_bias",
+           "warm_start"]
+
+floatX = theano.config.floatX
+
+
+def masked_mse(predictions, targets, mask):
+    """Mean squared error over the coordinates where ``mask`` is 1.
+
+    Parameters
+    ----------
+    predictions, targets, mask : Theano matrices, (N, 2K)
+        ``targets`` must be finite (put 0 where unlabelled); ``mask`` is 1
+        where labelled, 0 elsewhere.
+
+    Returns
+    -------
+    Theano scalar
+        ``sum(mask * (predictions - targets)**2) / max(sum(mask), 1)``.
+        Unlabelled coordinates contribute nothing, and their gradient is 0.
+    """
+    squared = mask * T.sqr(predictions - targets)
+    return squared.sum() / T.maximum(mask.sum(), 1)
+
+
+def penalty(layer, l1=0.0, l2=0.0):
+    """``l1 * sum|W| + l2 * sum W**2`` over the net's regularizable params.
+
+    Parameters
+    ----------
+    layer : Layer
+        Output layer of the net.
+    l1, l2 : float
+        Coefficients (0 disables the term).
+
+    Returns
+    -------
+    Theano scalar (0 when both coefficients are 0)
+    """
+    term = T.constant(0.0, dtype=floatX)
+    if l1:
+        term = term + np.float32(l1) * regularize_network_params(layer, l1_norm)
+    if l2:
+        term = term + np.float32(l2) * regularize_network_params(layer, l2_norm)
+    return term
+
+
+def init_output_bias(layer, keypoints_px):
+    """Set the output layer's bias to the mean shape, in unit scale.
+
+    With a zero bias every net starts by predicting the centre of the frame
+    and Adam's ~``learning_rate`` steps need many epochs just to move the
+    bias to the mean shape; from the mean shape the weights learn the
+    deviations (the README has the figures).
+
+    Parameters
+    ----------
+    layer : DenseLayer
+        The net's output layer (left alone if it has no bias).
+    keypoints_px : ndarray, (N, 2K), pixels, NaN where unlabelled
+        Training keypoints (a coordinate never labelled gets 0, the centre).
+    """
+    bias = getattr(layer, "b", None)
+    if bias is None:
+        return
+    targets, labelled = masked_targets(keypoints_px, dtype=None)
+    mean = targets.sum(axis=0) / np.maximum(labelled.sum(axis=0), 1)
+    bias.set_value(mean.astype(floatX))
+
+
+def warm_start(layer, init_model, schema):
+    """Set a freshly built net's parameters from a trained model's.
+
+    Parameters
+    ----------
+    layer : Layer
+        Output layer of the new net (already built, its output bias already
+        set by :func:`init_output_bias`).
+    init_model : kfkd.model.Model
+        A trained model of the same net with the same hyperparameters.
+    schema : KeypointSchema
+        The coordinates the new net regresses.
+
+    Returns
+    -------
+    str
+        ``'all'`` when ``schema`` is ``init_model.schema`` (every parameter
+        copied, batch-norm averages included), else ``'all but output'``
+        (the output layer keeps its fresh weights and mean-shape bias: a
+        specialist, as in Nouri 2014, section "Specialists").
+
+    Raises
+    ------
+    ValueError
+        The parameter shapes differ (another net or hyperparameters).
+    """
+    if schema == init_model.schema:
+        copied, target, source = "all", layer, init_model.layer
+    else:
+        copied, target = "all but output", layer.input_layer
+        source = init_model.layer.input_layer
+    values = lasagne.layers.get_all_param_values(source)
+    params = lasagne.layers.get_all_params(target)
+    got = [v.shape for v in values]
+    expected = [p.get_value().shape for p in params]
+    if got != expected:
+        raise ValueError("cannot warm-start from %r: parameter shapes %s, "
+                         "the new net's %s" % (init_model, got, expected))
+    lasagne.layers.set_all_param_values(target, values)
+    return copied
+
+
+def masked_targets(keypoints_px, dtype=floatX):
+    """Targets in unit scale with 0 where unlabelled, and their mask.
+
+    Parameters
+    ----------
+    keypoints_px : ndarray, (N, 2K), pixels, NaN where unlabelled
+    dtype : dtype or None
+        Of both arrays (None: the targets keep ``keypoints_px``'s, the mask
+        is bool).
+
+    Returns
+    -------
+    targets : ndarray, (N, 2K), in [-1, 1], 0 where unlabelled
+    mask : ndarray, (N, 2K), 1 (True) where labelled
+
+    Examples
+    --------
+    >>> targets, mask = masked_targets(np.array([[96., np.nan]]))
+    >>> targets.tolist(), mask.tolist()
+    ([[1.0, 0.0]], [[1.0, 0.0]])
+    """
+    mask = np.isfinite(keypoints_px)
+    targets = np.where(mask, to_unit(keypoints_px), 0)
+    if dtype is None:
+        return targets, mask
+    return targets.astype(dtype), mask.astype(dtype)
