@@ -25,7 +25,8 @@ import numpy as np
 
 from . import nets
 from .data import find_file, load_training
-from .train import Trainer, masked_targets
+from .objective import masked_targets
+from .train import Trainer
 
 __all__ = ["measure_net", "benchmark", "format_table", "run", "COLUMNS",
            "FACES"]

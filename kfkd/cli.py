@@ -17,10 +17,9 @@ import os
 import sys
 import time
 
-from .checks import (MAX_SHIFT, augment_range, fraction, in_range,
-                     non_negative_float, non_negative_int, positive_float,
-                     positive_int, probability, seed_int)
-from .config import TrainingConfig, add_options
+from .checks import positive_float, positive_int, seed_int
+from .config import (TrainingConfig, add_split_options,
+                     add_train_arguments)
 from .data import (VAL_FRACTION, find_file, load_split, load_test,
                    split_sizes)
 from .devices import check_devices
@@ -30,10 +29,7 @@ from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
 from .submission import make_submission, write_predictions
 
-__all__ = ["main", "build_parser", "train_config", "check_args",
-           "in_range", "positive_int", "non_negative_int", "seed_int",
-           "positive_float", "non_negative_float", "fraction",
-           "probability", "augment_range", "MAX_SHIFT"]
+__all__ = ["main", "build_parser", "check_args"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,15 +53,6 @@ class _Parser(argparse.ArgumentParser):
             parser = commands.get(getattr(args, "command", None), self)
             parser.error("unrecognized arguments: %s" % " ".join(extra))
         return args
-
-
-def _add_data_args(p):
-    p.add_argument("--data-dir", help="folder with training.csv(.gz) etc. "
-                   "(default: $KFKD_DATA_DIR)")
-    p.add_argument("--val-fraction", type=fraction, default=None,
-                   help="validation share of training.csv (default 0.2)")
-    p.add_argument("--limit", type=positive_int,
-                   help="use only the first N faces")
 
 
 def build_parser():
@@ -126,12 +113,7 @@ def _add_train_parser(sub):
     :class:`kfkd.config.TrainingConfig` field."""
     p = sub.add_parser("train", help="train a net, early-stopping on "
                        "validation RMSE")
-    p.add_argument("--out", required=True, help="model folder to write")
-    p.add_argument("--overwrite", action="store_true", help="replace the "
-                   "model (or anything else) already in --out")
-    _add_data_args(p)
-    add_options(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_train_arguments(p)
 
 
 def _add_model_parsers(sub):
@@ -140,7 +122,7 @@ def _add_model_parsers(sub):
                        "split")
     p.add_argument("--model", help="model folder (default: the shipped "
                    "reference model)")
-    _add_data_args(p)
+    add_split_options(p)
 
     p = sub.add_parser("predict", help="keypoints for every face of a "
                        "test.csv")
@@ -280,14 +262,6 @@ def _split_kwargs(args):
     if args.val_fraction is not None:
         kwargs["val_fraction"] = args.val_fraction
     return kwargs
-
-
-def train_config(args):
-    """The flat training config of parsed ``kfkd train`` arguments.
-
-    An adapter for :mod:`kfkd.report.runs` and the search until they use
-    :meth:`kfkd.config.TrainingConfig.from_args` themselves."""
-    return TrainingConfig.from_args(args).to_flat()
 
 
 def cmd_train(args):

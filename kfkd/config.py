@@ -52,8 +52,9 @@ from .errors import UsageError
 from .fileio import write_json
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
-           "UPDATES", "add_options", "read_config", "read_flat",
-           "MODEL_FORMAT", "OPTION_FIELDS"]
+           "UPDATES", "add_options", "add_split_options",
+           "add_train_arguments", "read_config", "read_flat",
+           "MODEL_FORMAT", "OPTION_FIELDS", "HISTORY_COLUMNS"]
 
 #: Update rules of :class:`kfkd.train.Trainer`.
 UPDATES = ("adam", "nesterov")
@@ -61,6 +62,11 @@ UPDATES = ("adam", "nesterov")
 #: model.json's format tag (:data:`kfkd.model.FORMAT`; here, below the
 #: Theano boundary, to recognise a model.json given as a config).
 MODEL_FORMAT = "kfkd-model/1"
+
+#: Columns of a training history, a model folder's history.csv (one row
+#: per epoch).
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_rmse_px",
+                   "learning_rate", "momentum", "seconds", "best")
 
 
 def _field(default, check=None, kind=None, optional=False, flag=None,
@@ -346,6 +352,33 @@ def net_param(text):
     if not sep or not key:
         raise argparse.ArgumentTypeError("expected NAME=VALUE, got %r" % text)
     return key, _value(value)
+
+
+def add_split_options(parser):
+    """Add the data options of a command that loads the validation split:
+    ``--data-dir``, ``--val-fraction``, ``--limit``."""
+    parser.add_argument("--data-dir", help="folder with training.csv(.gz) "
+                        "etc. (default: $KFKD_DATA_DIR)")
+    parser.add_argument("--val-fraction", type=checks.fraction, default=None,
+                        help="validation share of training.csv (default "
+                        "0.2)")
+    parser.add_argument("--limit", type=checks.positive_int,
+                        help="use only the first N faces")
+
+
+def add_train_arguments(parser):
+    """Add every argument of ``kfkd train`` to ``parser``: the output
+    folder, the data split (:func:`add_split_options`) and the training
+    options (:func:`add_options`).  The command and the report's training
+    runs (:mod:`kfkd.report.runs`) parse with it, so that a figure's run is
+    exactly a ``kfkd train`` command."""
+    parser.add_argument("--out", required=True, help="model folder to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace "
+                        "the model (or anything else) already in --out")
+    add_split_options(parser)
+    add_options(parser)
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar")
 
 
 def add_options(parser):

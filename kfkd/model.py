@@ -7,7 +7,7 @@ model.npz       parameter arrays ``param_000``, ``param_001``, ... in
                 ``lasagne.layers.get_all_params`` order (``allow_pickle=False``)
 model.json      format, net name and hyperparameters, keypoint columns, the
                 input and target normalisation, training settings, shapes
-history.csv     one row per epoch (:data:`HISTORY_COLUMNS`)
+history.csv     one row per epoch (:data:`kfkd.config.HISTORY_COLUMNS`)
 metrics.json    validation RMSE (pixels) overall and per keypoint, epochs,
                 seconds
 ==============  ==============================================================
@@ -33,22 +33,17 @@ import theano
 
 from . import nets
 from .augment import equalize_exposure
-from .config import MODEL_FORMAT
+from .config import HISTORY_COLUMNS, MODEL_FORMAT
 from .errors import ModelError, UsageError
-from .fileio import atomic_folder, check_output_folder, write_json
+from .fileio import atomic_folder, write_json
 from .groups import load_specialists
 from .keypoints import FRAME, KeypointSchema, to_pixels
 from .predictor import ModelNotFoundError, Predictor, read_json_file
-from .weights import read_npz_headers, read_weights, write_weights
+from .weights import read_weights, write_weights
 
 __all__ = ["Model", "load_model", "read_model", "FORMAT", "DEFAULT_MODEL_DIR",
-           "default_model_dir", "ModelNotFoundError", "HISTORY_COLUMNS",
-           "check_output_folder", "read_spec", "read_npz_headers",
-           "read_weights", "read_json_file"]
+           "default_model_dir", "read_spec"]
 
-#: Columns of a training history, history.csv (one row per epoch).
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_rmse_px",
-                   "learning_rate", "momentum", "seconds", "best")
 
 #: Version tag written into model.json.
 FORMAT = MODEL_FORMAT

@@ -272,7 +272,7 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
     if global_pool:
         layer = GlobalPoolLayer(layer, name="gap")
     # Output weights start at 0: with the bias at the mean shape
-    # (kfkd.train.init_output_bias) the untrained net predicts the mean shape
+    # (kfkd.objective.init_output_bias) the untrained net predicts the mean shape
     # instead of random offsets of tens of pixels.
     return _head(layer, dense_units, (dropout_dense,), n_outputs,
                  normalise=batch_norm, output_W=lasagne.init.Constant(0.0))

@@ -1,7 +1,7 @@
 """Pseudo-labelling: a trained model fills the keypoints the labels miss.
 
 About 70% of the training faces carry only 4 of the 15 keypoints (the
-Kaggle pattern).  The masked loss (:func:`kfkd.train.masked_mse`) already
+Kaggle pattern).  The masked loss (:func:`kfkd.objective.masked_mse`) already
 uses every labelled coordinate; pseudo-labelling goes one step further
 (Lee 2013, "Pseudo-Label: the simple and efficient semi-supervised learning
 method for deep neural networks"): a trained model predicts the missing
@@ -106,7 +106,7 @@ def train_pseudo(base_model, train, val, config, out_dir=None, verbose=True):
     ----------
     base_model : kfkd.model.Model
         The trained model that fills the gaps and that training starts
-        from (all parameters copied: :func:`kfkd.train.warm_start`).
+        from (all parameters copied: :func:`kfkd.objective.warm_start`).
     train, val : kfkd.data.KeypointData
         Training faces (pseudo-labelled) and validation faces (true labels
         only, never pseudo-labelled).

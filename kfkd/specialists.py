@@ -21,15 +21,12 @@ from tqdm.auto import tqdm
 
 from .config import TrainingConfig
 from .fileio import STAGING
-from .groups import (FORMAT, SPECIALIST_GROUPS, SpecialistModel,
-                     check_groups, group_schema, load_specialists,
-                     select_group)
+from .groups import (SPECIALIST_GROUPS, SpecialistModel, check_groups,
+                     group_schema, select_group)
 from .metrics import rmse
 from .train import Trainer
 
-__all__ = ["SPECIALIST_GROUPS", "FORMAT", "group_schema", "check_groups",
-           "select_group", "SpecialistModel", "load_specialists",
-           "train_specialists"]
+__all__ = ["train_specialists"]
 
 
 def train_specialists(base_model, train, val, config, out_dir,

@@ -18,18 +18,16 @@ import theano.tensor as T
 from tqdm.auto import tqdm
 
 from . import nets
-from .config import AUGMENT_KEYS, TRAINER_KEYS, AugmentConfig, TrainingConfig
+from .config import (AUGMENT_KEYS, TRAINER_KEYS,
+                     AugmentConfig, TrainingConfig)
 from .keypoints import FRAME
 from .metrics import rmse
-from .model import HISTORY_COLUMNS, Model
+from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
                         penalty, warm_start)
 
-__all__ = ["masked_mse", "masked_targets", "penalty", "init_output_bias",
-           "linear_schedule", "EarlyStopping", "Trainer", "rmse_px",
-           "iterate_minibatches", "HISTORY_COLUMNS", "trainer_from_config",
-           "AUGMENT_KEYS", "TRAINER_KEYS", "warm_start",
-           "config_from_training"]
+__all__ = ["linear_schedule", "EarlyStopping", "Trainer",
+           "iterate_minibatches"]
 
 
 def linear_schedule(start, stop, n_epochs):
@@ -43,10 +41,6 @@ def linear_schedule(start, stop, n_epochs):
         return np.full(n_epochs, start, dtype=np.float32)
     return np.linspace(start, stop, n_epochs).astype(np.float32)
 
-
-#: The RMSE in pixels over labelled coordinates: :func:`kfkd.metrics.rmse`
-#: (an alias until :mod:`kfkd.figures` imports it from there).
-rmse_px = rmse
 
 
 def iterate_minibatches(n, batch_size, rng=None):
@@ -229,7 +223,7 @@ class Trainer(object):
         -------
         kfkd.model.Model
             With the best epoch's weights; ``history_`` (list of dicts with
-            :data:`HISTORY_COLUMNS`) and ``best_epoch_`` are set on self.
+            :data:`kfkd.config.HISTORY_COLUMNS`) and ``best_epoch_`` are set on self.
 
         Raises
         ------
@@ -383,40 +377,3 @@ class Trainer(object):
 
 #: The config fields readable as :class:`Trainer` attributes.
 _FIELDS = frozenset(TRAINER_KEYS + ("net_params", "augment"))
-
-
-def config_from_training(training):
-    """The flat config of a model's training (model.json's ``training``).
-
-    An adapter over :meth:`kfkd.config.TrainingConfig.from_training`, for
-    the callers not yet moved to it.
-
-    Examples
-    --------
-    >>> config = trainer_from_config({"net": "net1", "net.hidden": 50,
-    ...                               "flip": True}).get_params()
-    >>> c = config_from_training(config)
-    >>> c["net"], c["net.hidden"], c["flip"], c["rotation"]
-    ('net1', 50, True, 0.0)
-    """
-    return TrainingConfig.from_training(training).to_flat()
-
-
-def trainer_from_config(config, verbose=True):
-    """A :class:`Trainer` from one flat dict, as the search uses.
-
-    An adapter over :meth:`kfkd.config.TrainingConfig.from_flat`, for the
-    callers not yet moved to it.
-
-    Raises
-    ------
-    UsageError
-        An unknown key, or a value out of range.
-
-    Examples
-    --------
-    >>> t = trainer_from_config({"net": "net1", "net.hidden": 50, "l2": 1e-4})
-    >>> t.net_params, t.l2, t.augmenter
-    ({'hidden': 50}, 0.0001, None)
-    """
-    return Trainer(TrainingConfig.from_flat(config), verbose=verbose)

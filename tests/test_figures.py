@@ -159,8 +159,9 @@ def test_training_and_ablation_data(made):
                 [a[0] for a in runs.ABLATIONS], smoke.limit)
     ablations = pd.read_csv(os.path.join(out, "ablations.csv"))
     from kfkd import cli
-    configs = [cli.train_config(cli.build_parser().parse_args(
-        shlex.split(c)[1:])) for c in ablations.command]
+    from kfkd.config import TrainingConfig
+    configs = [TrainingConfig.from_args(cli.build_parser().parse_args(
+        shlex.split(c)[1:])).to_flat() for c in ablations.command]
     base, no_dropout, no_augment, no_penalty = configs
     assert base["l2"] == 1e-6 and base["l1"] == 1e-9 and "flip" in base
     assert no_dropout["net.dropout_conv"] == no_dropout[

@@ -4,7 +4,7 @@ Each row is one bad invocation; :func:`conftest.kfkd_fails` asserts exit
 status 2, one line ``kfkd CMD: error: ...`` naming the option, file, row or
 column (and the value) at fault, and that no output was written and every
 file already there is byte for byte as it was.  Numeric options are checked
-as they are parsed (:func:`kfkd.cli.in_range`), so these rows load no data
+as they are parsed (:func:`kfkd.checks.in_range`), so these rows load no data
 and compile nothing; the data-file rows read a few small files made in
 ``tmp_path``.
 
@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from kfkd.cli import in_range
+from kfkd.checks import in_range
 from kfkd.keypoints import KAGGLE_COLUMNS
 
 PIXELS = " ".join(["128"] * 9216)

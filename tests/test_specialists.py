@@ -15,9 +15,10 @@ from kfkd.keypoints import FRAME, KeypointSchema, to_unit  # noqa: E402
 from kfkd.model import Model, load_model  # noqa: E402
 from kfkd.pseudo import (continuation_config, pseudo_label,  # noqa: E402
                          train_pseudo)
-from kfkd.specialists import (FORMAT, SPECIALIST_GROUPS,  # noqa: E402
-                              SpecialistModel, check_groups, group_schema,
-                              select_group, train_specialists)
+from kfkd.groups import (FORMAT, SPECIALIST_GROUPS,  # noqa: E402
+                         SpecialistModel, check_groups, group_schema,
+                         select_group)
+from kfkd.specialists import train_specialists  # noqa: E402
 from kfkd.config import TrainingConfig  # noqa: E402
 from kfkd.metrics import rmse  # noqa: E402
 from kfkd.train import Trainer  # noqa: E402

@@ -1,19 +1,18 @@
 """The training runs behind the training-curve and ablation figures.
 
-Every run is exactly a ``kfkd train`` command: its arguments are parsed by
-:func:`kfkd.cli.build_parser` and turned into a trainer configuration by
-:func:`kfkd.cli.train_config`.  This module is the report's ONE dependency
-on :mod:`kfkd.cli` (to be replaced by the training-configuration object).
-Training imports Theano, so :func:`train_run` imports the trainer lazily:
+Every run is exactly a ``kfkd train`` command: its arguments are parsed
+with the command's own arguments (:func:`kfkd.config.add_train_arguments`)
+into a :class:`kfkd.config.TrainingConfig`.  Training imports Theano, so :func:`train_run` imports the trainer lazily:
 redrawing from saved files never imports Theano.
 """
+import argparse
 import os
 import shlex
 import time
 
 import pandas as pd
 
-from .. import cli
+from ..config import HISTORY_COLUMNS, TrainingConfig, add_train_arguments
 from ..fileio import read_json, write_json
 from . import store
 from ..plotting import save_figure
@@ -76,17 +75,18 @@ def train_run(name, argv, model_dir, data_dir=None, verbose=True):
         name, command, validation RMSE (best epoch), train and validation
         loss at the best epoch, epochs, minutes, parameters, faces.
     history : list of dict
-        Per epoch (:data:`kfkd.train.HISTORY_COLUMNS`).
+        Per epoch (:data:`kfkd.config.HISTORY_COLUMNS`).
     """
-    from ..train import trainer_from_config  # Theano boundary: lazy
+    from ..train import Trainer  # Theano boundary: lazy
 
     argv = ["--out", store.rel(model_dir)] + list(argv)
     if data_dir is not None:
         argv += ["--data-dir", data_dir]
-    args = cli.build_parser().parse_args(["train"] + argv)
-    config = cli.train_config(args)
+    parser = argparse.ArgumentParser(prog="kfkd train")
+    add_train_arguments(parser)
+    args = parser.parse_args(argv)
     train, val = store.split(data_dir, args.limit)
-    trainer = trainer_from_config(config, verbose=verbose)
+    trainer = Trainer(TrainingConfig.from_args(args), verbose=verbose)
     started = time.time()
     model = trainer.fit(train, val, out_dir=model_dir)
     history = trainer.history_
@@ -110,7 +110,6 @@ def train_run(name, argv, model_dir, data_dir=None, verbose=True):
 def run_set(folder, runs, runs_dir, data_dir, verbose):
     """Train ``runs`` [(name, argv, extra row fields)], save their
     histories and ``summary.csv`` in ``folder``."""
-    from ..train import HISTORY_COLUMNS  # Theano boundary: lazy
     rows, written = [], []
     for name, argv, extra in runs:
         model_dir = os.path.join(runs_dir, slug(name))

@@ -3,7 +3,7 @@
 A **search space** is a Python file with
 
 * ``suggest(trial) -> config``: one configuration (flat keys as in
-  :func:`kfkd.train.trainer_from_config`), written against Optuna's
+  :meth:`kfkd.config.TrainingConfig.from_flat`), written against Optuna's
   define-by-run API;
 * ``FIXED``: a dict of settings shared by every trial;
 * ``SURFACES``: the pairs of configuration keys whose validation-RMSE
@@ -39,7 +39,7 @@ class SearchSpace(object):
     path : str
     suggest : callable ``(optuna.trial.BaseTrial) -> dict``
         Samples one configuration (flat keys as in
-        :func:`kfkd.train.trainer_from_config`).
+        :meth:`kfkd.config.TrainingConfig.from_flat`).
     fixed : dict
         Settings shared by every trial.
     surfaces : list of (str, str)

@@ -26,6 +26,7 @@ import traceback
 
 from optuna.trial import TrialState
 
+from ..config import TrainingConfig
 from ..data import DataError, DataNotFoundError, load_split
 from ..errors import DeviceUnavailableError, SearchError
 from .protocol import (DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, INTERRUPTED,
@@ -58,14 +59,14 @@ def run_trial(trial, space, train, val, out_dir, minutes=None, seed=0,
         Best validation RMSE in pixels.
     """
     # the Theano boundary: training compiles, so it is imported here only
-    from ..train import trainer_from_config
+    from ..train import Trainer
 
     config = space.config(trial)
     config.setdefault("seed", seed)
     if minutes is not None:
         config["max_minutes"] = minutes
     trial.set_user_attr("config", config)
-    trainer = trainer_from_config(config, verbose=False)
+    trainer = Trainer(TrainingConfig.from_flat(config), verbose=False)
     folder = os.path.join(out_dir, "trials", "%04d" % trial.number)
     started = time.time()
     trainer.fit(train, val, out_dir=folder)

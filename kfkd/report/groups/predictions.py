@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ...fileio import read_json, write_json
+from ...metrics import per_face_rmse, rmse
 from .. import store
 from ..budget import get_budget
 from ..faces_plots import per_keypoint_figure, predictions_figure
@@ -43,7 +44,6 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
         "metrics.json", "per_face.csv", "best_worst.npz")]
     written = []
     if not redraw:
-        from ...train import rmse_px  # Theano boundary: lazy
         model = store.load_model(model)
         train, val = store.split(data_dir)
         predictions = model.predict(val.images)
@@ -58,16 +58,14 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
         metrics.update({
             "training": trained,
             "model": store.rel(model.folder or ""), "net": model.net,
-            "mean_shape_rmse_px": rmse_px(np.broadcast_to(
+            "mean_shape_rmse_px": rmse(np.broadcast_to(
                 mean_shape, val.keypoints.shape), val.keypoints),
             "command": "kfkd evaluate --model %s" % store.rel(
                 model.folder or "")})
         write_json(paths[0], metrics)
         written.append(paths[0])
-        err2 = (predictions.astype(np.float64) - val.keypoints) ** 2
-        labelled = np.isfinite(err2).any(axis=1)
-        per_face = np.full(len(val), np.nan)
-        per_face[labelled] = np.sqrt(np.nanmean(err2[labelled], axis=1))
+        per_face = per_face_rmse(predictions, val.keypoints)
+        labelled = np.isfinite(per_face)
         written.append(store.write_csv(paths[1], pd.DataFrame({
             "val_index": np.arange(len(val)),
             "labelled_keypoints": np.isfinite(val.keypoints[:, 0::2]).sum(1),

@@ -20,7 +20,7 @@ LOG_KEYS = ("learning_rate", "l1", "l2")
 
 
 def suggest(trial):
-    """One configuration (flat keys of kfkd.train.trainer_from_config)."""
+    """One configuration (flat keys of kfkd.config.TrainingConfig.from_flat)."""
     update = trial.suggest_categorical("update", ["adam", "nesterov"])
     if update == "adam":
         learning_rate = trial.suggest_float("learning_rate", 3e-4, 3e-3,
