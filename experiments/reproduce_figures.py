@@ -4,7 +4,7 @@
         [--only GROUP,...] [--model DIR] [--study-dir DIR] [--data-dir DIR]
     python experiments/reproduce_figures.py --redraw [--out DIR]
 
-Runs the figure groups of :mod:`kfkd.report` (samples, augment, training,
+The same as ``kfkd figures``: runs the figure groups of :mod:`kfkd.report` (samples, augment, training,
 ablations, search, architecture, predictions, occlusion) into ``--out``
 (default ``figures/``), each writing its data (CSV / JSON / npz) beside its
 PNG and PDF, then composes the A1 poster (``poster/poster.pdf``) from them.
@@ -18,14 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from kfkd.report import command  # noqa: E402
-
-
-def main(argv=None):
-    """Parse ``argv`` and run :func:`kfkd.report.command.run`."""
-    parser = command.build_parser(__doc__.split("\n\n")[0])
-    return command.run(parser.parse_args(argv))
-
+from kfkd.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["figures"] + sys.argv[1:]))

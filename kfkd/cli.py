@@ -27,6 +27,7 @@ from .fileio import check_output_folder, read_json
 from .errors import UsageError
 from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
+from .report import command as report_command
 from .submission import make_submission, write_predictions
 
 __all__ = ["main", "build_parser", "check_args"]
@@ -105,6 +106,7 @@ def build_parser():
 
     pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
     occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
+    report_command.add_parser(sub)  # figures
     return parser
 
 
@@ -369,6 +371,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
             "submit": cmd_submit, "benchmark": cmd_benchmark,
+            "figures": report_command.run,
             **pipeline_command.COMMANDS, **occlusion_command.COMMANDS}
 
 

@@ -5,6 +5,7 @@ import argparse
 import os
 import time
 
+from ..errors import UsageError
 from .budget import BUDGETS
 from .groups import GROUPS
 from .poster import build_poster
@@ -70,6 +71,10 @@ def run(args):
     """
     budget = args.budget or ("quick" if args.quick else "full")
     groups = args.only.split(",") if args.only else GROUPS
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise UsageError("--only %s: unknown group %s (groups: %s)" % (
+            args.only, ", ".join(unknown), ",".join(GROUPS)))
     started = time.time()
     manifest = reproduce(
         args.out, budget, groups, redraw=args.redraw, data_dir=args.data_dir,
