@@ -13,6 +13,10 @@ from kfkd import report
 from kfkd.report import GROUPS, runs, store
 from kfkd.report.groups import ablations
 
+#: With pytest-xdist (`make test` runs two workers), the files that use the
+#: session's smoke figures run in one worker, so they are made once.
+pytestmark = pytest.mark.xdist_group("smoke_figures")
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Data files each group must write beside its figures (relative to out).
