@@ -20,14 +20,14 @@ import time
 from .checks import positive_float, positive_int, seed_int
 from .config import (TrainingConfig, add_split_options,
                      add_train_arguments)
-from .data import (VAL_FRACTION, find_file, load_split, load_test,
-                   split_sizes)
+from .data import find_file, load_test
 from .devices import check_devices
 from .fileio import check_output_folder, read_json
 from .errors import UsageError
 from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
+from .splits import VAL_FRACTION, load_split, split_sizes
 from .submission import make_submission, write_predictions
 
 __all__ = ["main", "build_parser", "check_args"]

@@ -30,7 +30,7 @@ the whole config of ``base``.  For the other stages the config is the
                  rate and budget on the true labels only, so that the gain of
                  the pseudo-labels is told apart from that of more epochs.
 
-Every stage validates on the same split (:func:`kfkd.data.load_split`) with
+Every stage validates on the same split (:func:`kfkd.splits.load_split`) with
 the true labels only, writes ``metrics.json`` into ``--out`` and prints the
 validation RMSE (and the ``--from`` model's, on the same faces).
 """
@@ -41,7 +41,8 @@ import sys
 
 from .checks import positive_float, positive_int
 from .config import TrainingConfig, read_flat
-from .data import DataError, DataNotFoundError, load_split
+from .data import DataError, DataNotFoundError
+from .splits import load_split
 from .errors import ModelError, UsageError
 from .fileio import read_json
 from .model import Model, load_model

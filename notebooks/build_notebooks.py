@@ -68,7 +68,7 @@ NOTEBOOKS = {
             "frame (pixels), over the training split."),
         new_code_cell(
             'if not redraw:\n'
-            '    from kfkd.data import load_split\n'
+            '    from kfkd.splits import load_split\n'
             '    train, val = load_split(verbose=False)\n'
             '    display(pd.DataFrame(train.keypoints, columns=train.schema.'
             'columns)\n'

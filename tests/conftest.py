@@ -50,8 +50,8 @@ def training_data(data_dir):
 @pytest.fixture(scope="session")
 def first_faces_split(training_data):
     """``first_faces_split(n)``: the first ``n`` faces of training.csv split
-    80 / 20 by :func:`kfkd.data.train_val_split` (seed 0) -> (train, val)."""
-    from kfkd.data import train_val_split
+    80 / 20 by :func:`kfkd.splits.train_val_split` (seed 0) -> (train, val)."""
+    from kfkd.splits import train_val_split
 
     def first_faces(n):
         faces = training_data.subset(slice(0, n))
@@ -63,7 +63,7 @@ def first_faces_split(training_data):
 @pytest.fixture(scope="session")
 def split(data_dir):
     """The default (train, val) split of training.csv."""
-    from kfkd.data import load_split
+    from kfkd.splits import load_split
     return load_split(data_dir, verbose=False)
 
 

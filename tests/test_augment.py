@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from kfkd.augment import (Augmenter, affine_matrix, equalize_exposure,
-                          flip_horizontal, transform_keypoints, warp_images)
+from kfkd.augment import Augmenter, equalize_exposure
+from kfkd.transforms import (affine_matrix, flip_horizontal,
+                             transform_keypoints, warp_images)
 from kfkd.data import DataNotFoundError, find_file, load_training
 from kfkd.keypoints import FRAME, KeypointSchema
 

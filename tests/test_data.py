@@ -8,10 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from kfkd.data import (SPLIT_SEED, VAL_FRACTION, DataError,
-                       DataNotFoundError, find_file, load_lookup, load_split,
-                       load_test, load_training, resolve_data_dir,
-                       train_val_split)
+from kfkd.data import (DataError, DataNotFoundError, find_file, load_lookup,
+                       load_test, load_training, resolve_data_dir)
+from kfkd.splits import SPLIT_SEED, VAL_FRACTION, load_split, train_val_split
 from kfkd.keypoints import KAGGLE_COLUMNS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -40,7 +40,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ..augment import check_images
+from ..transforms import check_images
 from ..keypoints import FRAME
 from .geometry import axis_distance, scaled_square, square_slices
 

@@ -8,7 +8,7 @@ the model load (:class:`kfkd.errors.UsageError`, one line, exit 2).
 """
 import os
 
-from ..data import load_split
+from ..splits import load_split
 from ..errors import UsageError
 from . import benchmark, run as folder_run
 from .censors import CENSORS

@@ -32,7 +32,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from ..augment import check_images
+from ..transforms import check_images
 from .censors import make_censor
 from .geometry import patch_distance, patch_positions, square_slices
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..augment import check_images
+from ..transforms import check_images
 from ..fileio import atomic_write
 from .censors import CENSORS, GreyCensor, make_censor
 from .geometry import patch_positions

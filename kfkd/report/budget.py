@@ -21,7 +21,7 @@ class Budget(object):
     name : str
     limit : int or None
         Training runs use the first ``limit`` faces of training.csv (split
-        80/20 as always, :func:`kfkd.data.load_split`); None: all 3146.
+        80/20 as always, :func:`kfkd.splits.load_split`); None: all 3146.
     nets : tuple of str
         The nets of the training curves.
     net_minutes : float

@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-from .. import data
+from ..data import resolve_data_dir
+from ..splits import load_split
 from ..fileio import atomic_write
 
 __all__ = ["REPO", "DEFAULT_STUDY_DIR", "split", "load_model", "folder",
@@ -27,10 +28,10 @@ _SPLITS = {}
 
 
 def split(data_dir=None, limit=None):
-    """(train, val) of :func:`kfkd.data.load_split`, cached per process."""
-    key = (os.path.abspath(data.resolve_data_dir(data_dir)), limit)
+    """(train, val) of :func:`kfkd.splits.load_split`, cached per process."""
+    key = (os.path.abspath(resolve_data_dir(data_dir)), limit)
     if key not in _SPLITS:
-        _SPLITS[key] = data.load_split(data_dir, limit=limit, verbose=False)
+        _SPLITS[key] = load_split(data_dir, limit=limit, verbose=False)
     return _SPLITS[key]
 
 

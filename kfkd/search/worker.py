@@ -27,7 +27,8 @@ import traceback
 from optuna.trial import TrialState
 
 from ..config import TrainingConfig
-from ..data import DataError, DataNotFoundError, load_split
+from ..data import DataError, DataNotFoundError
+from ..splits import load_split
 from ..errors import DeviceUnavailableError, SearchError
 from .protocol import (DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, INTERRUPTED,
                        STOP_SIGNALS, claim_trial)

@@ -22,7 +22,7 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
                            data_dir=None):
     """The reference model's predictions on the validation faces.
 
-    Predicts all validation faces of :func:`kfkd.data.load_split`, ranks
+    Predicts all validation faces of :func:`kfkd.splits.load_split`, ranks
     them by their RMSE over labelled coordinates, and shows the
     ``budget.best_worst`` best and worst.  Writes
     ``predictions/metrics.json`` (:meth:`kfkd.model.Model.metrics`, the
