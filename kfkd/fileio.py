@@ -21,7 +21,7 @@ from .errors import ModelError
 
 __all__ = ["atomic_path", "atomic_write", "write_json", "read_json",
            "atomic_folder", "check_output_folder", "remove_stale_staging",
-           "FAULT_HOOK_VARIABLE", "STAGING"]
+           "FAULT_HOOK_VARIABLE", "STAGING", "pid_alive"]
 
 #: Test-only hook (tests/test_model_faults.py): ``STAGE:N:SIGNAL``, e.g.
 #: ``swap:2:TERM``, makes the N-th :func:`atomic_folder` of the process send
@@ -121,14 +121,19 @@ def _staging_pattern(path):
     return re.compile(r"^%s%s(\d+)-" % (re.escape(name), re.escape(STAGING)))
 
 
-def _alive(pid):
+def pid_alive(pid):
+    """Whether process ``pid`` runs (a zombie nobody reaped does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):  # not Linux, or gone meanwhile
+        return True
 
 
 def remove_stale_staging(path):
@@ -150,7 +155,7 @@ def remove_stale_staging(path):
         return removed
     for name in names:
         match = pattern.match(name)
-        if match and not _alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
             removed.append(os.path.join(parent, name))
     return removed

@@ -22,7 +22,7 @@ import pytest
 
 from kfkd import search
 from kfkd.errors import SearchError
-from kfkd.search.reconcile import pid_alive
+from kfkd.fileio import pid_alive
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

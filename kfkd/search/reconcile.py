@@ -6,36 +6,21 @@ worker's trial, or a killed one's up to :data:`MAX_CRASH_RETRIES` times,
 runs again.  Each of the first ``n_trials`` sampled configurations without a
 trial finished for good, running or waiting is enqueued (:func:`reconcile`).
 """
-import os
 import socket
 
 from optuna.trial import TrialState
 
+from ..fileio import pid_alive
 from .protocol import INTERRUPTED, exit_cause, trial_id
 from .results import best_trial
 from .space import sample_configs
 
-__all__ = ["MAX_CRASH_RETRIES", "pid_alive", "counts_toward_total",
+__all__ = ["MAX_CRASH_RETRIES", "counts_toward_total",
            "fail_orphans", "reconcile", "progress"]
 
 #: A configuration whose worker is killed (SIGKILL from the OOM killer, a
 #: segfault) is queued again this many times, then recorded as failed.
 MAX_CRASH_RETRIES = 2
-
-
-def pid_alive(pid):
-    """Whether process ``pid`` runs (a zombie nobody reaped does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):  # not Linux, or gone meanwhile
-        return True
 
 
 def counts_toward_total(trial):
