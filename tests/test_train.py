@@ -21,9 +21,10 @@ from kfkd.augment import Augmenter  # noqa: E402
 from kfkd.data import find_file, load_test  # noqa: E402
 from kfkd.keypoints import KAGGLE_COLUMNS, to_pixels, to_unit  # noqa: E402
 from kfkd.model import load_model  # noqa: E402
-from kfkd.train import (HISTORY_COLUMNS, EarlyStopping, Trainer,  # noqa: E402
-                        init_output_bias, iterate_minibatches,
-                        linear_schedule, masked_mse, penalty)
+from kfkd.config import HISTORY_COLUMNS  # noqa: E402
+from kfkd.objective import init_output_bias, masked_mse, penalty  # noqa: E402
+from kfkd.train import (EarlyStopping, Trainer,  # noqa: E402
+                        iterate_minibatches, linear_schedule)
 from kfkd.metrics import rmse  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
