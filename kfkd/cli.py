@@ -20,15 +20,19 @@ import time
 from .checks import positive_float, positive_int, seed_int
 from .config import (TrainingConfig, add_split_options,
                      add_train_arguments)
-from .data import find_file, load_test
+from . import search
+from .data import (DataError, DataNotFoundError, find_file, load_test,
+                   resolve_data_dir)
 from .devices import check_devices
+from .errors import (DeviceUnavailableError, ModelError, SearchError,
+                     UsageError)
 from .fileio import check_output_folder, read_json
-from .errors import UsageError
 from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
 from .splits import VAL_FRACTION, load_split, split_sizes
-from .submission import make_submission, write_predictions
+from .submission import (SubmissionError, make_submission,
+                         write_predictions)
 
 __all__ = ["main", "build_parser", "check_args"]
 
@@ -331,8 +335,6 @@ def cmd_benchmark(args):
 
 
 def cmd_search(args):
-    from . import search
-
     devices = search.parse_devices(args.devices, args.workers)
     check_devices(devices)  # one line on what a GPU slot lacks, no worker
     space = search.load_space(args.space)
@@ -341,7 +343,6 @@ def cmd_search(args):
                            args.storage, args.data_dir, args.limit,
                            args.minutes_per_trial, args.seed, args.join,
                            verbose=not args.quiet)
-    from .data import resolve_data_dir
     resolve_data_dir(args.data_dir)  # fail here, in one line, not per worker
     driver.open()  # storage URL, database, resume with another seed: one line
     print("study %s: %d trials of space %s on %s (%d thread(s) each), "
@@ -357,8 +358,6 @@ def cmd_search(args):
 
 
 def cmd_plot_search(args):
-    from . import search
-
     study_dir = os.path.join(args.out, search.check_study_name(args.study))
     storage = search.open_storage(args.storage, study_dir, create=False)
     study = search.open_study(storage, args.study, create=False)
@@ -377,10 +376,6 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
 
 def main(argv=None):
     """Entry point of the ``kfkd`` console script (and ``python -m kfkd``)."""
-    from .data import DataError, DataNotFoundError
-    from .errors import DeviceUnavailableError, ModelError, SearchError
-    from .submission import SubmissionError
-
     args = build_parser().parse_args(argv)
     try:
         check_args(args)
