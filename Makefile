@@ -13,7 +13,7 @@ search: setup
 	.venv/bin/python experiments/grid_search.py $(ARGS)
 
 test: setup
-	.venv/bin/python -m pytest -n 2 --dist loadgroup $(ARGS)
+	.venv/bin/python -m pytest $(ARGS)
 
 benchmark: setup
 	.venv/bin/python experiments/benchmark.py $(ARGS)

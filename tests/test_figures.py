@@ -13,10 +13,6 @@ from kfkd import report
 from kfkd.report import GROUPS, runs, store
 from kfkd.report.groups import ablations
 
-#: With pytest-xdist (`make test` runs two workers), the files that use the
-#: session's smoke figures run in one worker, so they are made once.
-pytestmark = pytest.mark.xdist_group("smoke_figures")
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Data files each group must write beside its figures (relative to out).
@@ -244,13 +240,12 @@ def test_redraw_needs_neither_model_nor_data(made, monkeypatch):
     for pixel (PNG bytes) the same."""
     out, _, pngs = made
     import kfkd.model
-    import kfkd.data
 
     def forbidden(*args, **kwargs):
         raise AssertionError("redraw must not load a model or data")
 
     monkeypatch.setattr(kfkd.model, "load_model", forbidden)
-    monkeypatch.setattr(kfkd.data, "load_split", forbidden)
+    monkeypatch.setattr(store, "load_split", forbidden)
     monkeypatch.setattr(store, "split", forbidden)
     for path in pngs:
         os.unlink(path)

@@ -17,10 +17,6 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-#: With pytest-xdist (`make test` runs two workers), the files that use the
-#: session's smoke figures run in one worker, so they are made once.
-pytestmark = pytest.mark.xdist_group("smoke_figures")
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK_DIR = os.path.join(REPO, "notebooks")
 NAMES = ["01_data_exploration.ipynb", "02_training_and_ablations.ipynb",
