@@ -14,7 +14,7 @@ from kfkd.config import (AUGMENT_KEYS, OPTION_FIELDS, TRAINER_KEYS,
                          read_flat)
 from kfkd.errors import UsageError
 
-#: What a search space draws (experiments/spaces/default.py's shape).
+#: What a search space draws (kfkd/search/spaces/default.py's shape).
 FLAT = {"net": "breeze", "net.depth": 4, "net.dense_units": 256,
         "update": "nesterov", "learning_rate": 0.01, "momentum": 0.95,
         "momentum_end": 0.99, "l2": 1e-4, "batch_size": 64,

@@ -1,6 +1,6 @@
-"""The command line of the figures and the poster: one parser-building
-function and one runner, used by ``experiments/reproduce_figures.py`` (and
-ready for a ``kfkd figures`` subcommand: :func:`add_parser`)."""
+"""``kfkd figures``: the command line of the figures and the poster (one
+parser-building function and one runner; ``experiments/reproduce_figures.py``
+calls the subcommand)."""
 import argparse
 import os
 import time
