@@ -75,8 +75,9 @@ def build_parser():
     p.add_argument("--data-dir")
     p.add_argument("--trials", type=positive_int, default=8,
                    help="total trials of the study (default 8)")
-    p.add_argument("--minutes-per-trial", type=positive_float, default=3.5,
-                   help="training budget of one trial (default 3.5)")
+    p.add_argument("--minutes-per-trial", type=positive_float,
+                   help="a wall-clock cap per trial, on top of the space's "
+                   "epochs (default: none)")
     p.add_argument("--workers", type=positive_int,
                    help="N CPU worker processes (shorthand for --devices "
                    "cpu,...)")
@@ -345,10 +346,13 @@ def cmd_search(args):
                            verbose=not args.quiet)
     resolve_data_dir(args.data_dir)  # fail here, in one line, not per worker
     driver.open()  # storage URL, database, resume with another seed: one line
-    print("study %s: %d trials of space %s on %s (%d thread(s) each), "
-          "%s min per trial -> %s" % (
+    print("study %s: %d trials of space %s on %s (%d thread(s) each), %s"
+          "%s -> %s" % (
               study, args.trials, space.name, ",".join(devices),
-              driver.threads, args.minutes_per_trial,
+              driver.threads, "rungs at %s epochs" % "/".join(
+                  map(str, space.rungs.epochs)) if space.rungs
+              else "no pruning", "" if args.minutes_per_trial is None
+              else ", at most %s min per trial" % args.minutes_per_trial,
               os.path.join(args.out, study)), file=sys.stderr)
     best = driver.run()
     if best:

@@ -25,14 +25,15 @@ import lasagne
 import numpy as np
 import theano
 import theano.tensor as T
+from theano.graph.basic import Variable
 from lasagne.regularization import l1 as l1_norm
 from lasagne.regularization import l2 as l2_norm
 from lasagne.regularization import regularize_network_params
 
 from .keypoints import to_unit
 
-__all__ = ["masked_mse", "masked_targets", "penalty", "init_output_bias",
-           "warm_start"]
+__all__ = ["masked_mse", "masked_targets", "penalty", "shared_coefficient",
+           "share_dropout", "init_output_bias", "warm_start"]
 
 floatX = theano.config.floatX
 
@@ -63,19 +64,61 @@ def penalty(layer, l1=0.0, l2=0.0):
     ----------
     layer : Layer
         Output layer of the net.
-    l1, l2 : float
-        Coefficients (0 disables the term).
+    l1, l2 : float or Theano scalar
+        Coefficients (a float 0 disables the term; a shared variable, see
+        :func:`shared_coefficient`, keeps it in the graph).
 
     Returns
     -------
     Theano scalar (0 when both coefficients are 0)
     """
     term = T.constant(0.0, dtype=floatX)
-    if l1:
-        term = term + np.float32(l1) * regularize_network_params(layer, l1_norm)
-    if l2:
-        term = term + np.float32(l2) * regularize_network_params(layer, l2_norm)
+    for coefficient, norm in ((l1, l1_norm), (l2, l2_norm)):
+        if isinstance(coefficient, Variable):
+            term = term + coefficient * regularize_network_params(layer, norm)
+        elif coefficient:
+            term = term + np.float32(coefficient) * regularize_network_params(
+                layer, norm)
     return term
+
+
+def shared_coefficient(value, name):
+    """``value`` as a float32 Theano shared scalar; 0 stays the float 0.
+
+    Theano writes a graph's constants into the C code it compiles, so a
+    penalty coefficient or dropout probability given as a number makes a
+    new C module for every value (seconds of compiling per search trial);
+    as a shared variable it is an input, and one compiled function serves
+    every value.  0 (the term off) stays a number: no term in the graph.
+
+    Returns
+    -------
+    theano shared variable, or 0.0
+    """
+    if not value:
+        return 0.0
+    return theano.shared(np.asarray(value, dtype=floatX), name=name)
+
+
+def share_dropout(layer):
+    """Make the probability of every dropout layer of ``layer``'s net a
+    shared variable (:func:`shared_coefficient`), for training graphs.
+
+    Deterministic outputs (prediction) do not use it, and the net's saved
+    parameters and hyperparameters are unchanged.
+
+    Returns
+    -------
+    list of theano shared variables
+        One per dropout layer with a probability above 0.
+    """
+    shared = []
+    for k, l in enumerate(lasagne.layers.get_all_layers(layer)):
+        if (isinstance(l, lasagne.layers.DropoutLayer) and l.p
+                and not isinstance(l.p, Variable)):
+            l.p = shared_coefficient(l.p, "dropout%d" % k)
+            shared.append(l.p)
+    return shared
 
 
 def init_output_bias(layer, keypoints_px):

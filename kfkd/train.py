@@ -24,7 +24,8 @@ from .keypoints import FRAME
 from .metrics import rmse
 from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
-                        penalty, warm_start)
+                        penalty, share_dropout, shared_coefficient,
+                        warm_start)
 
 __all__ = ["linear_schedule", "EarlyStopping", "Trainer",
            "iterate_minibatches"]
@@ -176,9 +177,11 @@ class Trainer(object):
         lr = theano.shared(np.float32(self.learning_rate), "learning_rate")
         mom = theano.shared(np.float32(self.momentum), "momentum")
 
+        share_dropout(layer)  # values as inputs: one C module for all
         train_out = lasagne.layers.get_output(layer, deterministic=False)
         data_loss = masked_mse(train_out, targets, mask)
-        loss = data_loss + penalty(layer, self.l1, self.l2)
+        loss = data_loss + penalty(layer, shared_coefficient(self.l1, "l1"),
+                                   shared_coefficient(self.l2, "l2"))
         params = lasagne.layers.get_all_params(layer, trainable=True)
         if self.update == "nesterov":
             updates = lasagne.updates.nesterov_momentum(loss, params, lr, mom)
@@ -194,7 +197,7 @@ class Trainer(object):
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
 
-    def fit(self, train, val, out_dir=None, init_model=None):
+    def fit(self, train, val, out_dir=None, init_model=None, on_epoch=None):
         """Train on ``train``, early-stop on ``val``.
 
         Parameters
@@ -218,12 +221,20 @@ class Trainer(object):
             when ``train.schema`` differs).  Recorded as ``init_model`` (its
             folder) in the training settings; ``init_val_rmse_px_`` is the
             validation RMSE before the first update.
+        on_epoch : callable, optional
+            ``on_epoch(row) -> bool``, called after every epoch (after its
+            checkpoint) with the epoch's ``history_`` row; True stops
+            training there, as early stopping does (``stopped_by_`` is then
+            ``'on_epoch'``).  The search's pruner hooks in here
+            (:class:`kfkd.search.fidelity.PruningReporter`).
 
         Returns
         -------
         kfkd.model.Model
             With the best epoch's weights; ``history_`` (list of dicts with
-            :data:`kfkd.config.HISTORY_COLUMNS`) and ``best_epoch_`` are set on self.
+            :data:`kfkd.config.HISTORY_COLUMNS`), ``best_epoch_`` and
+            ``stopped_by_`` (``'max_epochs'``, ``'patience'``,
+            ``'max_minutes'`` or ``'on_epoch'``) are set on self.
 
         Raises
         ------
@@ -244,6 +255,7 @@ class Trainer(object):
                      linear_schedule(self.momentum, self.momentum_end,
                                      self.max_epochs))
         stopper, self.history_ = EarlyStopping(self.patience), []
+        self.stopped_by_ = "max_epochs"
         bar = tqdm(range(self.max_epochs), desc="%s epochs" % self.net,
                    unit="epoch", disable=not self.verbose, leave=True)
         started = time.time()
@@ -260,7 +272,8 @@ class Trainer(object):
                 "val_rmse_px"], best="%.3f" % stopper.best_score)
             if out_dir is not None and stopper.best_epoch == epoch:
                 self._checkpoint(model, stopper, out_dir, val, predictions)
-            if stop or self._over_budget(started):
+            self.stopped_by_ = self._stop_reason(stop, started, on_epoch)
+            if self.stopped_by_ != "max_epochs":
                 break
         bar.close()
         stopper.restore(model.layer)
@@ -330,6 +343,18 @@ class Trainer(object):
             "best": stopper.best_epoch == epoch,
         })
         return stop
+
+    def _stop_reason(self, patience_over, started, on_epoch):
+        """Why training stops after this epoch (``on_epoch`` is asked
+        every epoch); ``'max_epochs'`` when it goes on (or ends because
+        the epochs ran out)."""
+        if on_epoch is not None and on_epoch(self.history_[-1]):
+            return "on_epoch"
+        if patience_over:
+            return "patience"
+        if self._over_budget(started):
+            return "max_minutes"
+        return "max_epochs"
 
     def _over_budget(self, started):
         """True when another epoch as long as the last one would overrun

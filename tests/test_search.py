@@ -1,5 +1,6 @@
-"""The random grid search: workers, resuming after SIGKILL, failed trials,
-surfaces, devices.  Tiny trials on a small slice of the real data."""
+"""The random grid search: workers, pruning at a rung, resuming after
+SIGKILL, failed trials, surfaces, devices.  Tiny trials on a small slice of
+the real data: the tiny space's rungs are 1 and 2 epochs."""
 import os
 import signal
 import subprocess
@@ -11,11 +12,12 @@ import pytest
 
 from kfkd import search
 from kfkd.devices import gpu_problem
+from kfkd.search.spaces.default import LEARNING_RATES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "experiments", "grid_search.py")
-TINY = ["--space", "tiny", "--limit", "200", "--minutes-per-trial", "0.2",
-        "--quiet"]
+TINY = ["--space", "tiny", "--limit", "200", "--quiet"]
+FINISHED = ("COMPLETE", "PRUNED")
 
 
 def run_search(out, *args, timeout=600):
@@ -40,13 +42,38 @@ def test_two_workers_complete_distinct_trials(two_worker_study):
     out, proc = two_worker_study
     frame = results(out)
     assert len(frame) == 4
-    assert (frame.state == "COMPLETE").all()
+    assert frame.state.isin(FINISHED).all() and "COMPLETE" in set(frame.state)
     assert sorted(frame.sample_index) == [0, 1, 2, 3]
     # distinct configurations, run by two different worker processes
     assert frame.learning_rate.nunique() == 4
     assert frame.pid.nunique() == 2
-    assert (frame.val_rmse_px > 0).all() and (frame.best_epoch >= 1).all()
+    assert (frame.best_epoch >= 1).all()
+    assert (frame[frame.state == "COMPLETE"].val_rmse_px > 0).all()
     assert "best trial" in proc.stdout
+
+
+def test_pruned_trials_stop_at_their_rung_with_their_best_value(
+        two_worker_study):
+    """Each trial reported its best RMSE so far after every epoch; a pruned
+    one stopped at rung 0 (1 epoch) and keeps that value, a complete one
+    trained both epochs; the decisions are recorded in the trials."""
+    out, proc = two_worker_study
+    study_dir = os.path.join(str(out), "tiny")
+    study = search.open_study(search.open_storage(None, study_dir), "tiny")
+    assert study.user_attrs["rungs"] == {"min_epochs": 1,
+                                         "reduction_factor": 2,
+                                         "max_epochs": 2}
+    for t in study.trials:
+        curve = [t.intermediate_values[e] for e in sorted(t.intermediate_values)]
+        assert curve == sorted(curve, reverse=True)  # best so far
+        assert t.value == curve[-1]
+        assert t.system_attrs["completed_rung_0"] == curve[0]
+        if t.state.name == "PRUNED":
+            assert (t.last_step, t.user_attrs["epochs"]) == (1, 1)
+            assert t.user_attrs["stopped_by"] == "pruned"
+        else:
+            assert (t.last_step, t.user_attrs["epochs"]) == (2, 2)
+        assert len(t.user_attrs["epoch_seconds"]) == t.last_step
 
 
 def test_outputs_best_model_loadable(two_worker_study):
@@ -78,11 +105,13 @@ def test_surfaces_have_right_axes_and_points(two_worker_study):
     assert ax.get_xlabel() == "learning rate (log)"
     assert ax.get_ylabel() == "l2 (log)"
     assert ax.get_zlabel() == "validation RMSE (px)"
-    # scatter of the 4 trials (+ the best star); z values are the RMSEs
-    points = [c for c in ax.collections if c.get_offsets().shape[0] == 4]
-    assert points, "no scatter of the 4 trials"
+    # scatter of the complete trials (+ the best star); z: their RMSEs
+    complete = frame.val_rmse_px.dropna()
+    points = [c for c in ax.collections
+              if c.get_offsets().shape[0] == len(complete)]
+    assert points, "no scatter of the complete trials"
     zs = sorted(points[0]._offsets3d[2])
-    assert zs == pytest.approx(sorted(frame.val_rmse_px))
+    assert zs == pytest.approx(sorted(complete))
     # log axis: positions are log10 of the learning rates
     import numpy as np
     xs, ticks = plots.surface_axis_values(frame.learning_rate.values, True)
@@ -112,7 +141,7 @@ def test_sigkill_driver_then_rerun_keeps_finished_trials(tmp_path):
             study = search.open_study(search.open_storage(None, study_dir),
                                       "tiny")
             finished = [(t.number, t.value) for t in study.trials
-                        if t.state.name == "COMPLETE"]
+                        if t.state.name in FINISHED]
     assert finished, "no trial finished before the deadline"
     driver.send_signal(signal.SIGKILL)
     driver.wait()
@@ -121,13 +150,13 @@ def test_sigkill_driver_then_rerun_keeps_finished_trials(tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     frame = results(tmp_path)
-    complete = frame[frame.state == "COMPLETE"]
-    assert sorted(complete.sample_index) == [0, 1, 2, 3, 4]
-    kept = dict(zip(complete.number, complete.val_rmse_px))
+    done = frame[frame.state.isin(FINISHED)]
+    assert sorted(done.sample_index) == [0, 1, 2, 3, 4]
+    study = search.open_study(search.open_storage(None, study_dir), "tiny")
     for number, value in finished:
-        assert kept[number] == pytest.approx(value)
+        assert study.trials[number].value == pytest.approx(value)
     # anything cut short was recorded as interrupted, never lost silently
-    others = frame[frame.state != "COMPLETE"]
+    others = frame[~frame.state.isin(FINISHED)]
     assert (others.error == "interrupted").all()
 
 
@@ -189,8 +218,9 @@ def test_sampling_is_seeded_and_extends_reproducibly():
     assert first != other
     for params in again:
         config = dict(space.fixed)
-        assert 3e-4 <= params["learning_rate"] <= 5e-2
-        assert params["update"] in ("adam", "nesterov")
+        # a learning rate per update rule, in that rule's range
+        low, high = LEARNING_RATES[params["update"]]
+        assert low <= params[params["update"] + "_learning_rate"] <= high
         assert 3 <= params["depth"] <= 5
         assert config["net"] == "breeze"
 
@@ -219,7 +249,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     trials run: exit 130, no worker left behind, the running trials recorded
     as interrupted, results.csv written."""
     cmd = [sys.executable, SCRIPT, "--out", str(tmp_path), "--space", "default",
-           "--limit", "300", "--minutes-per-trial", "2", "--trials", "4",
+           "--limit", "300", "--trials", "4",
            "--workers", "2", "--quiet"]
     # a background job inherits an ignored SIGINT; a terminal's job does not
     driver = subprocess.Popen(
@@ -244,6 +274,6 @@ def test_ctrl_c_stops_cleanly(tmp_path):
                               % tmp_path], capture_output=True, text=True)
     assert workers.stdout.strip() == ""
     frame = results(tmp_path, "default")
-    assert set(frame.state) <= {"COMPLETE", "FAIL", "WAITING"}
+    assert set(frame.state) <= {"COMPLETE", "PRUNED", "FAIL", "WAITING"}
     assert (frame[frame.state == "FAIL"].error == "interrupted").all()
     assert (frame.state == "FAIL").sum() >= 1

@@ -77,8 +77,9 @@ def test_progress_line_best_json_and_table_agree_on_the_best(memory_study,
     # pruned (0.5) and failed trials never count
     assert (best.number, best.value) == (4, 1.9)
     # the progress line shows the same trial, though it lies beyond the
-    # first 2 configurations (whose finished trials are counted: 0 and 1)
-    assert search.progress(study, 2) == (2, 1.9, 4)
+    # first 2 configurations (whose finished trials are counted: 0, 1 and
+    # the pruned 2 -- pruned at a rung is finished for good)
+    assert search.progress(study, 2) == (3, 1.9, 4)
     summary = search.write_outputs(study, search.load_space("tiny"),
                                    str(tmp_path), plot=False)
     assert summary["number"] == 4 and summary["val_rmse_px"] == 1.9

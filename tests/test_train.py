@@ -192,6 +192,45 @@ def test_early_stopping_restores_the_best_epoch(small_split):
     assert score() == scores[best]
 
 
+def test_on_epoch_sees_every_row_and_can_stop_training(small_split):
+    """The per-epoch hook (the search's pruner hooks in here): called after
+    every epoch with its history row; True stops training there."""
+    train, val = small_split
+    seen = []
+
+    def stop_after_two(row):
+        seen.append(dict(row))
+        return row["epoch"] == 2
+
+    trainer = Trainer(net="net1", net_params={"hidden": 8}, max_epochs=5,
+                      learning_rate=0.01, batch_size=64, seed=0,
+                      verbose=False)
+    model = trainer.fit(train.subset(slice(0, 128)), val,
+                        on_epoch=stop_after_two)
+    assert [r["epoch"] for r in seen] == [1, 2]
+    assert seen == trainer.history_ == model.history
+    assert trainer.stopped_by_ == "on_epoch"
+    trainer.fit(train.subset(slice(0, 128)), val)
+    assert trainer.stopped_by_ == "max_epochs" and len(trainer.history_) == 5
+
+
+def test_shared_coefficients_give_the_same_penalty_and_dropout():
+    """l1, l2 and dropout probabilities become shared variables for
+    training (one compiled function for every value): same numbers."""
+    from kfkd.objective import share_dropout, shared_coefficient
+
+    lasagne.random.set_rng(np.random.RandomState(0))
+    layer = nets.build("breeze", depth=1, width=2, dense_units=4,
+                       dropout_conv=0.25, dropout_dense=0.5)
+    l1, l2 = shared_coefficient(1e-4, "l1"), shared_coefficient(1e-3, "l2")
+    assert shared_coefficient(0.0, "l2") == 0.0
+    assert penalty(layer, l1, l2).eval() == pytest.approx(
+        penalty(layer, 1e-4, 1e-3).eval(), rel=1e-6)
+    shared = share_dropout(layer)
+    assert [float(p.get_value()) for p in shared] == [0.25, 0.5]
+    assert share_dropout(layer) == []  # already shared
+
+
 # -- a short real training run --------------------------------------------------
 def test_short_training_beats_the_mean_shape(trained, small_split):
     trainer, model = trained

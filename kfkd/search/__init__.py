@@ -2,14 +2,18 @@
 
 The 2015 paper chose its configuration by random search (Bergstra & Bengio
 2012, "Random Search for Hyper-Parameter Optimization", JMLR 13) run as GPU
-jobs.  A **trial** is one kfkd training run with early stopping under a
-per-trial budget; its value is the best validation RMSE in pixels.  One
+jobs.  A **trial** is one kfkd training run with early stopping; its value
+is the best validation RMSE in pixels.  Poor trials are stopped early by
+asynchronous successive halving over epochs (Li et al. 2017, 2020).  One
 module per concern:
 
 * :mod:`.space` -- what is sampled: a search space (``suggest(trial)``,
   ``FIXED``, ``SURFACES``, ``LOG_KEYS``), shipped in :mod:`.spaces` and found
   by name, or loaded from an explicit path; the first ``n_trials``
   configurations come from Optuna's seeded RandomSampler, reproducibly;
+* :mod:`.fidelity` -- the rungs (epochs) of successive halving, the pruner
+  every process rebuilds from the study's record, the per-epoch reporter
+  a trial's training calls, compute per rung;
 * :mod:`.storage` -- where the study lives (a journal file, repaired after a
   torn write, or a database) and the space and seed it records;
 * :mod:`.slots` -- device slots (``cpu``, ``cuda0``, ...) and each worker's
@@ -22,6 +26,8 @@ module per concern:
 * :mod:`.reconcile` -- failing the trials of dead workers (bounded retries
   of killed ones) and enqueueing what is missing;
 * :mod:`.driver` -- :class:`Driver`, which keeps the slots busy;
+* :mod:`.progress` -- the driver's event lines (rung, RMSE, promoted /
+  pruned / complete, best so far) and its summary at the end;
 * :mod:`.results` -- ``results.csv``, THE best trial, ``best.json``,
   ``best_model/`` and the 3D surfaces;
 * :mod:`.benchmark` -- trials per hour.
@@ -34,6 +40,7 @@ import optuna
 
 from .benchmark import trials_per_hour
 from .driver import Driver
+from .fidelity import Rungs, attach_pruner, record_rungs, rung_summary
 from .protocol import (DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, claim_trial,
                        exit_cause)
 from .reconcile import MAX_CRASH_RETRIES, fail_orphans, progress, reconcile
@@ -51,6 +58,7 @@ __all__ = ["SPACES_DIR", "SearchSpace", "load_space", "space_names",
            "exit_cause", "DEVICE_ERROR_EXIT", "DATA_ERROR_EXIT",
            "MAX_CRASH_RETRIES", "fail_orphans", "reconcile", "progress",
            "results_frame", "best_trial", "log_scaled_keys", "write_outputs",
-           "Driver", "trials_per_hour"]
+           "Driver", "trials_per_hour", "Rungs", "attach_pruner",
+           "record_rungs", "rung_summary"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

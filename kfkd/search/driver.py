@@ -19,6 +19,8 @@ from tqdm.auto import tqdm
 
 from ..data import DataNotFoundError
 from ..errors import DeviceUnavailableError, SearchError, UsageError
+from .fidelity import record_rungs
+from .progress import TrialEvents, summary_lines
 from .protocol import DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, exit_cause
 from .reconcile import fail_orphans, progress, reconcile
 from .results import write_outputs
@@ -53,7 +55,8 @@ class Driver(object):
         See :func:`kfkd.search.storage.open_storage`.
     data_dir, limit : data folder and face limit for the workers
     minutes : float or None
-        Per-trial budget.
+        A wall-clock cap per trial, on top of the space's epochs (its top
+        rung: :mod:`kfkd.search.fidelity`).
     seed : int
         Seeds the sampler (and every trial's training).
     join : bool
@@ -190,9 +193,11 @@ class Driver(object):
             # a suggest() that fails, before anything is written
             sample_configs(self.space, self.seed, max(1, self.n_trials))
             storage = open_storage(self.storage_url, self.study_dir)
-            self._opened = (storage, open_study(
-                storage, self.study_name, self.space, self.seed,
-                create=not self.join))
+            study = open_study(storage, self.study_name, self.space,
+                               self.seed, create=not self.join)
+            if not self.join:  # the rungs its workers rebuild the pruner of
+                record_rungs(study, self.space.rungs)
+            self._opened = (storage, study)
         return self._opened
 
     def _reconcile(self, study, storage, live):
@@ -203,27 +208,12 @@ class Driver(object):
             reconcile(study, storage, self.space, self.seed, self.n_trials,
                       live, self.exits)
 
-    def _describe(self, t, best, best_number):
-        if t.state == TrialState.COMPLETE:
-            outcome = "val RMSE %.3f px, best epoch %s, %.0f s" % (
-                t.value, t.user_attrs.get("best_epoch"),
-                t.user_attrs.get("seconds", float("nan")))
-        else:
-            outcome = "%s: %s" % (t.state.name, t.user_attrs.get("error"))
-        best_text = ("" if best is None else
-                     " | best %.3f px (#%d)" % (best, best_number))
-        return "trial %d [%s] %s%s" % (t.number,
-                                       t.user_attrs.get("device", "?"),
-                                       outcome, best_text)
-
-    # -- the loop ------------------------------------------------------------------
-    def _report(self, study, bar, reported, shown):
-        """Print newly finished trials, update the bar; the (done, best) shown."""
+    def _report(self, study, bar, events, shown):
+        """Print the trials' new events (rungs, ends), update the bar; the
+        (done, best) shown."""
         done, best, best_number = progress(study, self.n_trials)
-        for t in study.get_trials(deepcopy=False):
-            if t.state.is_finished() and t.number not in reported:
-                reported.add(t.number)
-                bar.write(self._describe(t, best, best_number))
+        for line in events.lines(study, best, best_number):
+            bar.write(line)
         if (done, best) != shown:
             bar.n = done
             bar.set_postfix_str("best %s" % (
@@ -231,12 +221,12 @@ class Driver(object):
             bar.refresh()
         return done, best
 
-    def _step(self, study, storage, bar, reported, shown):
+    def _step(self, study, storage, bar, events, shown):
         """One supervision round; (finished?, the (done, best) shown)."""
         self._note_exits(study)
         live = self._live_pids()
         self._reconcile(study, storage, live)
-        shown = self._report(study, bar, reported, shown)
+        shown = self._report(study, bar, events, shown)
         waiting = study.get_trials(deepcopy=False,
                                    states=(TrialState.WAITING,))
         if shown[0] >= self.n_trials or (self.join and not waiting
@@ -278,12 +268,13 @@ class Driver(object):
         bar = tqdm(total=self.n_trials, initial=done, unit="trial",
                    desc="study %s" % self.study_name, disable=not self.verbose,
                    dynamic_ncols=True)
-        reported = {t.number for t in study.get_trials(deepcopy=False)
-                    if t.state.is_finished()}
-        shown, finished = None, False
+        before = [t for t in study.get_trials(deepcopy=False)
+                  if t.state.is_finished()]
+        events = TrialEvents(self.space.rungs, [t.number for t in before])
+        shown, finished, started = None, False, time.time()
         try:
             while not finished:
-                finished, shown = self._step(study, storage, bar, reported,
+                finished, shown = self._step(study, storage, bar, events,
                                              shown)
                 if not finished:
                     time.sleep(self.poll_seconds)
@@ -292,4 +283,9 @@ class Driver(object):
             raise
         bar.close()
         self.stop_workers()
+        if self.verbose:
+            print("\n".join(summary_lines(
+                study, self.space.rungs, time.time() - started,
+                sum(t.state != TrialState.FAIL for t in before))),
+                  file=sys.stderr, flush=True)
         return write_outputs(study, self.space, self.study_dir)

@@ -24,8 +24,9 @@ MAX_CRASH_RETRIES = 2
 
 
 def counts_toward_total(trial):
-    """Finished for good: complete, or failed and not to be run again."""
-    if trial.state == TrialState.COMPLETE:
+    """Finished for good: complete, pruned (at a rung,
+    :mod:`kfkd.search.fidelity`), or failed and not to be run again."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
     return (trial.state == TrialState.FAIL
             and trial.user_attrs.get("error") != INTERRUPTED

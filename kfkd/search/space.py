@@ -9,7 +9,11 @@ A **search space** is a Python file with
 * ``SURFACES``: the pairs of configuration keys whose validation-RMSE
   surface is plotted;
 * ``LOG_KEYS``: the configuration keys that ``suggest`` samples
-  log-uniformly (plotted on log axes) -- the one declaration of them.
+  log-uniformly (plotted on log axes) -- the one declaration of them;
+* ``RUNGS`` (optional): the epoch schedule of successive halving, a dict
+  ``{"min_epochs": 1, "reduction_factor": 3, "max_epochs": 9}``
+  (:class:`kfkd.search.fidelity.Rungs`); without it trials run their
+  ``max_epochs`` and nothing is pruned.
 
 The spaces shipped with kfkd live in :mod:`kfkd.search.spaces` and are found
 by name (``--space tiny``); any other space is loaded from an explicit path
@@ -21,6 +25,7 @@ import os
 import optuna
 
 from ..errors import SearchError
+from .fidelity import Rungs
 
 __all__ = ["SPACES_DIR", "SearchSpace", "load_space", "space_names",
            "log_uniform_or_zero", "sample_configs", "study_space"]
@@ -46,12 +51,15 @@ class SearchSpace(object):
         Pairs of configuration keys to plot RMSE over.
     log_keys : frozenset of str
         Configuration keys sampled log-uniformly (the space's ``LOG_KEYS``).
+    rungs : kfkd.search.fidelity.Rungs or None
+        The space's ``RUNGS``: None prunes nothing.
     """
 
-    def __init__(self, name, path, suggest, fixed, surfaces, log_keys=()):
+    def __init__(self, name, path, suggest, fixed, surfaces, log_keys=(),
+                 rungs=None):
         self.name, self.path, self.suggest = name, path, suggest
         self.fixed, self.surfaces = dict(fixed), list(surfaces)
-        self.log_keys = frozenset(log_keys)
+        self.log_keys, self.rungs = frozenset(log_keys), rungs
 
     def config(self, trial):
         """The full configuration of ``trial``: ``fixed`` updated by ``suggest``."""
@@ -97,7 +105,8 @@ def _run_space_file(path, name):
 
 
 def _checked_attributes(module, path):
-    """(suggest, FIXED, SURFACES, LOG_KEYS) of a space module, checked."""
+    """(suggest, FIXED, SURFACES, LOG_KEYS, RUNGS) of a space module,
+    checked."""
     if not callable(getattr(module, "suggest", None)):
         raise SearchError("search space %s (--space): no suggest(trial) "
                           "function" % path)
@@ -116,7 +125,14 @@ def _checked_attributes(module, path):
             and all(isinstance(k, str) for k in log_keys)):
         raise SearchError("search space %s (--space): LOG_KEYS must be a "
                           "list of configuration keys" % path)
-    return module.suggest, fixed, surfaces, log_keys
+    rungs = getattr(module, "RUNGS", None)
+    if rungs is not None:
+        try:
+            rungs = Rungs.from_dict(rungs)
+        except SearchError as e:
+            raise SearchError("search space %s (--space): RUNGS: %s"
+                              % (path, str(e)[len("rungs: "):])) from None
+    return module.suggest, fixed, surfaces, log_keys, rungs
 
 
 def load_space(name_or_path):
@@ -139,8 +155,8 @@ def load_space(name_or_path):
     kfkd.errors.SearchError
         The file is not a ``.py`` file, does not run (syntax error, failing
         import), has no ``suggest`` function, or a ``FIXED`` that is not a
-        dict, ``SURFACES`` that are not pairs of keys or ``LOG_KEYS`` that
-        are not keys.
+        dict, ``SURFACES`` that are not pairs of keys, ``LOG_KEYS`` that
+        are not keys or ``RUNGS`` that are not a valid schedule.
     """
     path = _space_file(name_or_path)
     name = os.path.splitext(os.path.basename(path))[0]

@@ -32,6 +32,7 @@ from ..splits import load_split
 from ..errors import DeviceUnavailableError, SearchError
 from .protocol import (DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, INTERRUPTED,
                        STOP_SIGNALS, claim_trial)
+from .fidelity import PruningReporter, attach_pruner
 from .space import study_space
 from .storage import open_storage, open_study
 
@@ -47,36 +48,56 @@ class Interrupted(BaseException):
 
 
 def run_trial(trial, space, train, val, out_dir, minutes=None, seed=0,
-              device="cpu"):
+              device="cpu", rungs=None):
     """Train one trial's configuration; its value is validation RMSE (pixels).
 
-    Writes the trial's model folder to ``out_dir/trials/<number>`` and
-    records ``config``, ``best_epoch``, ``epochs``, ``seconds`` and
-    ``model_dir`` as user attributes of the trial.
+    After every epoch the best validation RMSE so far is reported to the
+    study's pruner (:class:`kfkd.search.fidelity.PruningReporter`), which
+    may stop the trial at a rung.  Writes the trial's model folder (its
+    best epoch so far) to ``out_dir/trials/<number>`` and records
+    ``config``, ``best_epoch``, ``epochs``, ``epoch_seconds``,
+    ``stopped_by``, ``seconds`` and ``model_dir`` as user attributes of the
+    trial.
+
+    Parameters
+    ----------
+    rungs : kfkd.search.fidelity.Rungs, optional
+        The study's rungs: a trial trains at most ``rungs.max_epochs``
+        epochs (instead of the configuration's ``max_epochs``).
+    minutes : float, optional
+        A wall-clock cap per trial, on top of the epochs.
 
     Returns
     -------
-    float
-        Best validation RMSE in pixels.
+    (float, bool)
+        Best validation RMSE in pixels, and whether the trial was pruned.
     """
     # the Theano boundary: training compiles, so it is imported here only
     from ..train import Trainer
 
     config = space.config(trial)
     config.setdefault("seed", seed)
+    if rungs is not None:
+        config["max_epochs"] = rungs.max_epochs
     if minutes is not None:
         config["max_minutes"] = minutes
     trial.set_user_attr("config", config)
     trainer = Trainer(TrainingConfig.from_flat(config), verbose=False)
     folder = os.path.join(out_dir, "trials", "%04d" % trial.number)
+    reporter = PruningReporter(trial, trainer.max_epochs)
     started = time.time()
-    trainer.fit(train, val, out_dir=folder)
-    best = min(h["val_rmse_px"] for h in trainer.history_)
-    trial.set_user_attr("best_epoch", trainer.best_epoch_)
-    trial.set_user_attr("epochs", len(trainer.history_))
-    trial.set_user_attr("seconds", time.time() - started)
-    trial.set_user_attr("model_dir", os.path.abspath(folder))
-    return best
+    try:
+        trainer.fit(train, val, out_dir=folder, on_epoch=reporter)
+    finally:  # what a failing or interrupted trial had done, too
+        trial.set_user_attr("epoch_seconds", reporter.epoch_seconds)
+    for key, value in (("best_epoch", trainer.best_epoch_),
+                       ("epochs", len(trainer.history_)),
+                       ("stopped_by", "pruned" if reporter.pruned
+                        else trainer.stopped_by_),
+                       ("seconds", time.time() - started),
+                       ("model_dir", os.path.abspath(folder))):
+        trial.set_user_attr(key, value)
+    return reporter.best, reporter.pruned
 
 
 def _ignore_stop_signals():
@@ -197,6 +218,7 @@ def _run_trials(tag, device, minutes, seed, train, val, store, study, space,
                 study_dir):
     """Claim and run trials until none waits; 0."""
     mine = {"host": socket.gethostname(), "pid": os.getpid(), "device": device}
+    rungs = attach_pruner(study)  # the study's record: the same everywhere
     trial = None
     try:
         while True:
@@ -205,16 +227,19 @@ def _run_trials(tag, device, minutes, seed, train, val, store, study, space,
             if trial is None:
                 return 0
             try:
-                value = run_trial(trial, space, train, val, study_dir,
-                                  minutes, seed, device)
+                value, pruned = run_trial(trial, space, train, val, study_dir,
+                                          minutes, seed, device, rungs)
             except Exception as e:  # a crashing configuration fails its trial
                 with _signals_deferred():  # recorded whole, then forgotten
                     message = _record_failure(study, trial, e)
                     trial = None
                 print("%s: %s" % (tag, message), file=sys.stderr, flush=True)
                 continue
-            with _signals_deferred():
-                study.tell(trial, value)
+            with _signals_deferred():  # a pruned trial keeps its last value
+                if pruned:
+                    study.tell(trial, state=TrialState.PRUNED)
+                else:
+                    study.tell(trial, value)
                 trial = None
     except Interrupted:
         if trial is not None:
