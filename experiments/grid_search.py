@@ -1,11 +1,12 @@
-"""The main job: random grid search over breeze's hyperparameters.
+"""The main job: random search over breeze's hyperparameters, poor trials
+stopped early by successive halving over epochs (kfkd.search.fidelity).
 
 Runs trials as parallel worker processes on the device slots (CPU processes
 here, GPUs where Theano has them), resumable, and plots the validation-RMSE
 surfaces in 3D.  Same options as ``kfkd search``::
 
-    python experiments/grid_search.py                       # 8 trials, 2 CPU workers
-    python experiments/grid_search.py --trials 40 --minutes-per-trial 20
+    python experiments/grid_search.py                       # 40 trials, 2 CPU workers
+    python experiments/grid_search.py --trials 80 --minutes-per-trial 5
     python experiments/grid_search.py --devices cuda0,cuda1
     python experiments/grid_search.py --storage postgresql+psycopg://u:pw@host/kfkd --study big
 

@@ -73,8 +73,8 @@ def build_parser():
     p = sub.add_parser("search", help="random grid search: trials as "
                        "parallel device jobs, resumable, 3D surfaces")
     p.add_argument("--data-dir")
-    p.add_argument("--trials", type=positive_int, default=8,
-                   help="total trials of the study (default 8)")
+    p.add_argument("--trials", type=positive_int, default=40,
+                   help="total trials of the study (default 40)")
     p.add_argument("--minutes-per-trial", type=positive_float,
                    help="a wall-clock cap per trial, on top of the space's "
                    "epochs (default: none)")

@@ -149,4 +149,6 @@ def test_progress_lines_and_summary(tmp_path):
                                  "0 failed, 0 running; this run: 2 finished "
                                  "in 6.0 min, 20 trials/hour")
     assert summary[1] == ("  rung 0 (1 epoch): reached by 2, pruned there "
-                          "1; 2 epochs, 20 s of training (40%)")
+                          "1; 2 epochs, 20 s of training (40%); RMSE there: "
+                          "best 3.000, median 3.500 px, 1 of 2 under 3.5 px")
+    assert rows[0]["values"] == [3.0, 3.5]

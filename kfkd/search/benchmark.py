@@ -1,9 +1,10 @@
 """Trials per hour of the random search with 1 and with 2 CPU workers.
 
-Both runs use the same fixed-work trials (the ``tiny`` space: 2 epochs each,
-no time budget) on the same faces, so the ratio is the speed-up from running
-trials as parallel jobs (1 worker gets both cores' BLAS threads, 2 workers one
-each).  ``python experiments/benchmark_search.py [--trials 6] [--limit N]
+Both runs use the same trials (the ``tiny`` space: 2 epochs each, or 1 for a
+trial pruned at its rung; no time budget) on the same faces, so the ratio is
+the speed-up from running trials as parallel jobs (1 worker gets both cores'
+BLAS threads, 2 workers one each); which trials are pruned may differ
+between the runs, as trials finish in another order.  ``python experiments/benchmark_search.py [--trials 6] [--limit N]
 [--space tiny]`` runs :func:`main`.
 """
 import argparse

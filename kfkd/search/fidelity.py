@@ -231,11 +231,13 @@ def rung_summary(study, rungs):
         One per rung: ``rung`` (index), ``epochs`` (the rung's epoch count),
         ``reached`` (trials that trained up to it), ``pruned`` (pruned
         there), ``epochs_spent`` and ``seconds_spent`` (training in the
-        epochs after the previous rung up to this one, every trial).
+        epochs after the previous rung up to this one, every trial),
+        ``values`` (the best RMSE so far, pixels, of each trial that
+        reached it, at that epoch).
     """
     rung_epochs = rungs.epochs if rungs is not None else [float("inf")]
     rows = [{"rung": k, "epochs": e, "reached": 0, "pruned": 0,
-             "epochs_spent": 0, "seconds_spent": 0.0}
+             "epochs_spent": 0, "seconds_spent": 0.0, "values": []}
             for k, e in enumerate(rung_epochs)]
     for t in study.get_trials(deepcopy=False):
         seconds = t.user_attrs.get("epoch_seconds") or []
@@ -246,7 +248,9 @@ def rung_summary(study, rungs):
             if epoch <= len(seconds):
                 row["seconds_spent"] += seconds[epoch - 1]
         for row in rows:
-            row["reached"] += trained >= row["epochs"]
+            if trained >= row["epochs"]:
+                row["reached"] += 1
+                row["values"].append(t.intermediate_values.get(row["epochs"]))
         if t.state == TrialState.PRUNED and trained:
             rows[_segment(trained, rung_epochs)]["pruned"] += 1
     return rows

@@ -12,7 +12,12 @@ from optuna.trial import TrialState
 
 from .fidelity import rung_summary, trial_rung
 
-__all__ = ["TrialEvents", "summary_lines"]
+__all__ = ["LEFT_THE_MEAN_SHAPE_PX", "TrialEvents", "summary_lines"]
+
+#: A trial under this validation RMSE (pixels) has left the mean shape
+#: (predicting the mean face scores 4.27 px): the summary counts them per
+#: rung.
+LEFT_THE_MEAN_SHAPE_PX = 3.5
 
 
 def _rung_text(rungs, k):
@@ -112,10 +117,16 @@ def summary_lines(study, rungs, seconds=None, finished_before=0):
     rows = rung_summary(study, rungs)
     total = sum(r["seconds_spent"] for r in rows) or 1.0
     for r in rows:
+        values = sorted(v for v in r["values"] if v is not None)
         lines.append(
             "  %s: reached by %d, pruned there %d; %d epochs, %.0f s of "
-            "training (%.0f%%)" % (
+            "training (%.0f%%)%s" % (
                 _rung_text(rungs, r["rung"]) if rungs else "all epochs",
                 r["reached"], r["pruned"], r["epochs_spent"],
-                r["seconds_spent"], 100.0 * r["seconds_spent"] / total))
+                r["seconds_spent"], 100.0 * r["seconds_spent"] / total,
+                "; RMSE there: best %.3f, median %.3f px, %d of %d under "
+                "%.1f px" % (values[0], values[len(values) // 2],
+                             sum(v < LEFT_THE_MEAN_SHAPE_PX for v in values),
+                             len(values), LEFT_THE_MEAN_SHAPE_PX)
+                if values else ""))
     return lines

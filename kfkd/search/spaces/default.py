@@ -21,12 +21,12 @@ FIXED = {"net": "breeze", "net.convs_per_block": 1, "net.dense_units": 128,
          "net.output_gain": 0.1, "momentum": 0.9, "scale": 0.05,
          "patience": 10}
 
-#: Successive halving over epochs: every trial trains 2 epochs, the better
-#: half of those at a rung go on, to 4, 8 and at most 12 epochs.
-RUNGS = {"min_epochs": 2, "reduction_factor": 2, "max_epochs": 12}
+#: Successive halving over epochs: every trial trains 3 epochs; the better
+#: half of those at a rung go on, to 6, then 12 epochs (the full budget).
+RUNGS = {"min_epochs": 3, "reduction_factor": 2, "max_epochs": 12}
 
 #: Log-uniform learning-rate range of each update rule.
-LEARNING_RATES = {"adam": (5e-4, 5e-3), "nesterov": (0.1, 1.0)}
+LEARNING_RATES = {"adam": (5e-4, 5e-3), "nesterov": (0.1, 0.5)}
 
 #: Pairs of settings whose validation-RMSE surface is plotted in 3D.
 SURFACES = [("learning_rate", "l2"), ("net.dropout_conv", "l2"),
