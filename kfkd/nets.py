@@ -231,7 +231,7 @@ def net6(n_outputs=30, dense_units=1000, dropout1=0.1, dropout2=0.2,
 @register
 def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
            dense_units=256, dropout_conv=0.05, dropout_dense=0.3,
-           batch_norm=True, global_pool=False, output_gain=0.0):
+           batch_norm=True, global_pool=False):
     """A deeper CNN after the 2015 paper, with depth and width as parameters.
 
     Parameters
@@ -252,17 +252,6 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
     global_pool : bool
         Average the last block over space before the head (fewest
         parameters) instead of flattening it.
-    output_gain : float >= 0
-        The output weights start Glorot-uniform (Glorot & Bengio 2010)
-        times this gain; 0 (the default, as every breeze trained before it
-        existed): zero weights, so that with the bias at the mean shape
-        (:func:`kfkd.objective.init_output_bias`) the untrained net
-        predicts the mean shape.  Zero output weights also pass no
-        gradient to the layers below until they have grown, which plain
-        momentum SGD takes epochs to do; a small gain (the search uses
-        0.1: offsets of a few pixels at the start) lets every layer learn
-        from the first batch.  Only training starts here: a saved model
-        loads its own weights whatever the gain.
     """
     if not 1 <= depth <= 6:
         raise UsageError("net breeze: depth=%r must be 1-6" % depth)
@@ -282,10 +271,8 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
             layer = DropoutLayer(layer, p)
     if global_pool:
         layer = GlobalPoolLayer(layer, name="gap")
-    if output_gain < 0:
-        raise UsageError("net breeze: output_gain=%r must be >= 0"
-                         % output_gain)
-    output_W = (lasagne.init.GlorotUniform(gain=output_gain) if output_gain
-                else lasagne.init.Constant(0.0))
+    # Output weights start at 0: with the bias at the mean shape
+    # (kfkd.objective.init_output_bias) the untrained net predicts the mean shape
+    # instead of random offsets of tens of pixels.
     return _head(layer, dense_units, (dropout_dense,), n_outputs,
-                 normalise=batch_norm, output_W=output_W)
+                 normalise=batch_norm, output_W=lasagne.init.Constant(0.0))

@@ -83,20 +83,19 @@ def penalty(layer, l1=0.0, l2=0.0):
 
 
 def shared_coefficient(value, name):
-    """``value`` as a float32 Theano shared scalar; 0 stays the float 0.
+    """``value`` as a float32 Theano shared scalar.
 
     Theano writes a graph's constants into the C code it compiles, so a
     penalty coefficient or dropout probability given as a number makes a
     new C module for every value (seconds of compiling per search trial);
     as a shared variable it is an input, and one compiled function serves
-    every value.  0 (the term off) stays a number: no term in the graph.
+    every value, 0 included (a penalty of coefficient 0 adds exact zeros to
+    the loss and its gradient).
 
     Returns
     -------
-    theano shared variable, or 0.0
+    theano shared variable
     """
-    if not value:
-        return 0.0
     return theano.shared(np.asarray(value, dtype=floatX), name=name)
 
 

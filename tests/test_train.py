@@ -223,7 +223,8 @@ def test_shared_coefficients_give_the_same_penalty_and_dropout():
     layer = nets.build("breeze", depth=1, width=2, dense_units=4,
                        dropout_conv=0.25, dropout_dense=0.5)
     l1, l2 = shared_coefficient(1e-4, "l1"), shared_coefficient(1e-3, "l2")
-    assert shared_coefficient(0.0, "l2") == 0.0
+    assert penalty(layer, l1, shared_coefficient(0.0, "l2")).eval() == \
+        pytest.approx(penalty(layer, 1e-4, 0.0).eval(), rel=1e-6)
     assert penalty(layer, l1, l2).eval() == pytest.approx(
         penalty(layer, 1e-4, 1e-3).eval(), rel=1e-6)
     shared = share_dropout(layer)
