@@ -202,9 +202,10 @@ def test_on_epoch_sees_every_row_and_can_stop_training(small_split):
         seen.append(dict(row))
         return row["epoch"] == 2
 
+    # the graph of test_early_stopping_restores_the_best_epoch: compiled once
     trainer = Trainer(net="net1", net_params={"hidden": 8}, max_epochs=5,
-                      learning_rate=0.01, batch_size=64, seed=0,
-                      verbose=False)
+                      update="nesterov", learning_rate=0.01, batch_size=64,
+                      seed=0, verbose=False)
     model = trainer.fit(train.subset(slice(0, 128)), val,
                         on_epoch=stop_after_two)
     assert [r["epoch"] for r in seen] == [1, 2]
