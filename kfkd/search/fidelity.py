@@ -31,7 +31,7 @@ from optuna.trial import TrialState
 from ..errors import SearchError
 
 __all__ = ["Rungs", "record_rungs", "study_rungs", "attach_pruner",
-           "PruningReporter", "trial_rung", "fate", "rung_summary"]
+           "PruningReporter", "trial_rung", "rung_summary"]
 
 #: The study user attribute that records the rungs.
 RUNGS_ATTR = "rungs"
@@ -198,19 +198,6 @@ def trial_rung(trial):
     while "completed_rung_%d" % k in trial.system_attrs:
         k += 1
     return k
-
-
-def fate(trial, rungs):
-    """What became of a trial: ``'pruned'``, ``'complete'``, ``'promoted'``
-    (running past a rung), ``'running'``, ``'waiting'`` or ``'failed'``."""
-    if trial.state == TrialState.PRUNED:
-        return "pruned"
-    if trial.state == TrialState.COMPLETE:
-        return "complete"
-    if trial.state == TrialState.RUNNING:
-        return "promoted" if rungs is not None and trial_rung(trial) else \
-            "running"
-    return trial.state.name.lower().replace("fail", "failed")
 
 
 def _segment(epoch, rung_epochs):
