@@ -100,8 +100,9 @@ def shared_coefficient(value, name):
 
 
 def share_dropout(layer):
-    """Make the probability of every dropout layer of ``layer``'s net a
-    shared variable (:func:`shared_coefficient`), for training graphs.
+    """Make the probability of every Lasagne dropout layer of ``layer``'s
+    net a shared variable (:func:`shared_coefficient`), for training
+    graphs.
 
     Deterministic outputs (prediction) do not use it, and the net's saved
     parameters and hyperparameters are unchanged.
@@ -113,7 +114,9 @@ def share_dropout(layer):
     """
     shared = []
     for k, l in enumerate(lasagne.layers.get_all_layers(layer)):
-        if (isinstance(l, lasagne.layers.DropoutLayer) and l.p
+        # Lasagne's own layer only: a subclass may build its op from p
+        # (kfkd.layers.PhiloxDropoutLayer does)
+        if (type(l) is lasagne.layers.DropoutLayer and l.p
                 and not isinstance(l.p, Variable)):
             l.p = shared_coefficient(l.p, "dropout%d" % k)
             shared.append(l.p)
