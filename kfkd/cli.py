@@ -30,7 +30,8 @@ from .fileio import check_output_folder, read_json
 from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
-from .splits import VAL_FRACTION, load_split, split_sizes
+from .predictor import TTA, with_tta
+from .splits import VAL_FRACTION, load_split, recorded_split, split_sizes
 from .submission import (SubmissionError, make_submission,
                          write_predictions)
 
@@ -128,7 +129,9 @@ def _add_model_parsers(sub):
                        "split")
     p.add_argument("--model", help="model folder (default: the shipped "
                    "reference model)")
-    add_split_options(p)
+    add_split_options(p, split_default="the split the model was trained "
+                      "with; random for models that record none")
+    _add_tta_option(p)
 
     p = sub.add_parser("predict", help="keypoints for every face of a "
                        "test.csv")
@@ -137,6 +140,7 @@ def _add_model_parsers(sub):
     p.add_argument("--csv", help="test.csv(.gz) (default: DATA_DIR/test.csv)")
     p.add_argument("--data-dir")
     p.add_argument("--out", required=True, help="predictions CSV to write")
+    _add_tta_option(p)
 
     p = sub.add_parser("submit", help="a Kaggle submission (RowId,Location) "
                        "for test.csv and IdLookupTable.csv")
@@ -168,6 +172,15 @@ def _add_submit_args(p):
                    "DATA_DIR/IdLookupTable.csv)")
     p.add_argument("--out", default="submission.csv",
                    help="submission CSV to write (default: submission.csv)")
+    _add_tta_option(p)
+
+
+def _add_tta_option(p):
+    """``--tta``: test-time augmentation (:func:`kfkd.predictor.with_tta`)."""
+    p.add_argument("--tta", choices=TTA, default="none",
+                   help="test-time augmentation: 'flip' averages each "
+                   "face's keypoints with its mirror image's, mapped back "
+                   "(twice the prediction time; default none)")
 
 
 # -- checks across options, before any data loads or anything compiles ------
@@ -263,10 +276,15 @@ def check_args(args):
         check(args)
 
 
-def _split_kwargs(args):
-    kwargs = {"data_dir": args.data_dir, "limit": args.limit}
-    if args.val_fraction is not None:
-        kwargs["val_fraction"] = args.val_fraction
+def _split_kwargs(args, recorded=None):
+    """:func:`kfkd.splits.load_split`'s arguments: ``recorded`` (a model's
+    split, :func:`kfkd.splits.recorded_split`) with the options given on
+    top."""
+    kwargs = dict(recorded or {}, data_dir=args.data_dir)
+    for key, option in (("method", "split"), ("val_fraction", "val_fraction"),
+                        ("limit", "limit")):
+        if getattr(args, option) is not None:
+            kwargs[key] = getattr(args, option)
     return kwargs
 
 
@@ -292,9 +310,13 @@ def cmd_evaluate(args):
     from .model import load_model  # the Theano boundary
 
     model = load_model(args.model)  # validated in 0.4 s, nothing compiled
-    _, val = load_split(**_split_kwargs(args))
-    metrics = model.metrics(val)
-    print("validation faces: %d" % metrics["n_faces"])
+    kwargs = _split_kwargs(args, recorded_split(model.training))
+    _, val = load_split(**kwargs)
+    metrics = with_tta(model, args.tta).metrics(val)
+    print("validation faces: %d (%s split%s%s)" % (
+        metrics["n_faces"], kwargs["method"], ", first %d faces"
+        % kwargs["limit"] if kwargs.get("limit") else "",
+        ", flip test-time augmentation" if args.tta == "flip" else ""))
     print("RMSE (all labelled coordinates): %.4f px" % metrics["val_rmse_px"])
     print("Kaggle metric (RMSE over %d lookup-style rows, clipped to [0, 96]): "
           "%.4f px" % (int(val.mask.sum()), metrics["lookup_rmse_px"]))
@@ -308,7 +330,7 @@ def cmd_predict(args):
     from .model import load_model  # the Theano boundary
 
     test = load_test(args.csv or find_file("test.csv", args.data_dir))
-    model = load_model(args.model)
+    model = with_tta(load_model(args.model), args.tta)
     predictions = model.predict(test.images)
     write_predictions(args.out, test.image_ids, predictions, model.schema)
     print("wrote %d faces to %s" % (len(test), args.out), file=sys.stderr)
@@ -320,8 +342,8 @@ def cmd_submit(args):
     started = time.time()
     test_path = args.test_csv or find_file("test.csv", args.data_dir)
     lookup_path = args.lookup or find_file("IdLookupTable.csv", args.data_dir)
-    summary = make_submission(load_model(args.model), test_path, lookup_path,
-                              args.out)
+    summary = make_submission(with_tta(load_model(args.model), args.tta),
+                              test_path, lookup_path, args.out)
     print("wrote %s: %d rows (RowId,Location) for %d images in %.1f s" % (
         args.out, summary["rows"], summary["images"], time.time() - started))
     return summary

@@ -354,11 +354,20 @@ def net_param(text):
     return key, _value(value)
 
 
-def add_split_options(parser):
+def add_split_options(parser, split_default="grouped"):
     """Add the data options of a command that loads the validation split:
-    ``--data-dir``, ``--val-fraction``, ``--limit``."""
+    ``--data-dir``, ``--split``, ``--val-fraction``, ``--limit``.
+
+    ``split_default`` is said in ``--split``'s help; the option's value is
+    None unless given (``kfkd evaluate`` then takes the model's own split,
+    :func:`kfkd.splits.recorded_split`; the others
+    :data:`kfkd.splits.DEFAULT_SPLIT`)."""
     parser.add_argument("--data-dir", help="folder with training.csv(.gz) "
                         "etc. (default: $KFKD_DATA_DIR)")
+    parser.add_argument("--split", choices=("grouped", "random"),
+                        help="validation faces: whole groups of likely the "
+                        "same person, or random rows (default: %s)"
+                        % split_default)
     parser.add_argument("--val-fraction", type=checks.fraction, default=None,
                         help="validation share of training.csv (default "
                         "0.2)")

@@ -217,7 +217,9 @@ class Trainer(object):
             (:func:`warm_start`: all of them, or all but the output layer
             when ``train.schema`` differs).  Recorded as ``init_model`` (its
             folder) in the training settings; ``init_val_rmse_px_`` is the
-            validation RMSE before the first update.
+            validation RMSE before the first update.  ``val.split`` (a
+            split of :func:`kfkd.splits.load_split`) is recorded as
+            ``split`` in the training settings.
 
         Returns
         -------
@@ -235,6 +237,8 @@ class Trainer(object):
         """
         rng = np.random.RandomState(self.seed)
         model, train_fn, lr, mom = self._build(train, init_model)
+        if getattr(val, "split", None) is not None:  # for kfkd evaluate
+            model.training["split"] = dict(val.split)
         train_images = model.preprocess(train.images)
         self.init_val_rmse_px_ = (rmse(model.predict(val.images),
                                        val.keypoints)
