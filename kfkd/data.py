@@ -316,9 +316,12 @@ class KeypointData(object):
     groups : ndarray, (N,) int, or None
         Set by :func:`kfkd.splits.load_split` on the two sides of a grouped
         split: each face's group (:func:`kfkd.people.group_faces`).
+    rows : ndarray, (N,) int, or None
+        Set by :func:`kfkd.splits.load_split`: each face's data row in the
+        file (0-based).
     """
 
-    split = groups = None
+    split = groups = rows = None
 
     def __init__(self, images, keypoints, schema, path="", genuine=None):
         self.images, self.keypoints = images, keypoints

@@ -166,8 +166,9 @@ def load_split(data_dir=None, val_fraction=VAL_FRACTION, seed=SPLIT_SEED,
     -------
     train, val : KeypointData
         Each with ``split``, the dict ``{'method', 'val_fraction', 'seed',
-        'limit'}`` that loads it again (``load_split(**split)``), and
-        ``groups``, each face's group (None for the random split).
+        'limit'}`` that loads it again (``load_split(**split)``),
+        ``groups``, each face's group (None for the random split), and
+        ``rows``, each face's data row in training.csv (0-based).
 
     Raises
     ------
@@ -199,6 +200,7 @@ def load_split(data_dir=None, val_fraction=VAL_FRACTION, seed=SPLIT_SEED,
         side.split = {"method": method, "val_fraction": val_fraction,
                       "seed": seed, "limit": limit}
         side.groups = None if groups is None else groups[index]
+        side.rows = index
     return train, val
 
 

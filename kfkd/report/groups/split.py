@@ -24,15 +24,21 @@ NEAREST = ("random split: validation", "grouped split: validation",
            "test.csv (other people)")
 
 
-def _examples(groups, n_rows, per_row, seed):
+def _examples(groups, is_val, n_rows, per_row, seed):
     """Indices of the faces of ``n_rows`` example groups: the largest, then
-    groups of at least 2 faces drawn at random (``seed``); at most
-    ``per_row`` faces of each."""
+    groups of at least 2 faces drawn at random (``seed``), half of them
+    from the validation side; at most ``per_row`` faces of each."""
     sizes = np.bincount(groups)
+    largest = int(np.argmax(sizes))
+    side = np.zeros(len(sizes), bool)
+    side[groups[is_val]] = True
     rng = np.random.RandomState(seed)
-    others = np.flatnonzero(sizes >= 2)
-    picked = [int(np.argmax(sizes))] + list(rng.choice(
-        others[others != np.argmax(sizes)], n_rows - 1, replace=False))
+    picked = [largest]
+    for on_val, n in ((True, (n_rows - 1) // 2),
+                      (False, n_rows - 1 - (n_rows - 1) // 2)):
+        pool = np.flatnonzero((sizes >= 2) & (side == on_val))
+        picked += [int(g) for g in rng.choice(pool[pool != largest], n,
+                                              replace=False)]
     return [(g, np.flatnonzero(groups == g)[:per_row]) for g in picked]
 
 
@@ -40,10 +46,13 @@ def _compute(folder, data_dir, n_rows, per_row, seed):
     """Group the faces (the default split's), save the examples and the
     nearest-face correlations; -> the paths written."""
     train, val = store.split(data_dir)
-    images = np.concatenate([train.images, val.images])
-    groups = np.concatenate([train.groups, val.groups])
-    examples = _examples(groups, n_rows, per_row, seed)
+    order = np.argsort(np.concatenate([train.rows, val.rows]))  # file order
+    images = np.concatenate([train.images, val.images])[order]
+    groups = np.concatenate([train.groups, val.groups])[order]
+    is_val = np.isin(np.arange(len(order)), val.rows)
+    examples = _examples(groups, is_val, n_rows, per_row, seed)
     index = np.concatenate([idx for _, idx in examples])
+    # the random split of the same faces (the shipped model's, before)
     tr, va = train_val_split(len(images), val.split["val_fraction"],
                              val.split["seed"])
     test = load_test(find_file("test.csv", data_dir), verbose=False)
@@ -52,7 +61,7 @@ def _compute(folder, data_dir, n_rows, per_row, seed):
                nearest_correlation(test.images, train.images)]
     npz = store.save_npz(
         os.path.join(folder, "groups.npz"), images=images[index],
-        group=groups[index], validation=index >= len(train),
+        group=groups[index], validation=is_val[index],
         sizes=np.bincount(groups), **{"nearest%d" % k: v
                                       for k, v in enumerate(nearest)})
     sizes = np.bincount(groups)
@@ -62,6 +71,7 @@ def _compute(folder, data_dir, n_rows, per_row, seed):
                         enumerate(np.bincount(sizes)) if c},
         "split": val.split, "n_train": len(train), "n_val": len(val),
         "n_val_groups": int(len(np.unique(val.groups))),
+        "n_val_in_random_train": int(np.isin(val.rows, tr).sum()),
         "median_nearest_correlation": {
             label: float(np.median(v)) for label, v in zip(NEAREST, nearest)},
         "examples": [int(g) for g, _ in examples],
@@ -80,7 +90,8 @@ def split_groups(out_dir, budget="quick", redraw=False, data_dir=None,
     96)``, their ``group`` and ``validation`` side, ``sizes`` of all groups,
     ``nearest0..2`` the correlations of :data:`NEAREST`), ``split/
     groups.json`` (faces, groups, the group-size histogram, the split and
-    its sizes, the median nearest-face correlations) and the figures
+    its sizes, how many of its validation faces are training faces of the
+    random split, the median nearest-face correlations) and the figures
     ``groups`` and ``nearest``.
 
     Parameters
@@ -111,7 +122,7 @@ def split_groups(out_dir, budget="quick", redraw=False, data_dir=None,
              np.flatnonzero(d["group"] == g)) for g in summary["examples"]]
     titles = ["validation" if v else "training" for v in d["validation"]]
     written += save_figure(group_examples_figure(d["images"], rows, titles),
-                           os.path.join(folder, "groups"), formats=("png",))
+                           os.path.join(folder, "groups"))
     written += save_figure(nearest_face_figure(d["sizes"], {
         label: d["nearest%d" % k] for k, label in enumerate(NEAREST)}),
         os.path.join(folder, "nearest"))
