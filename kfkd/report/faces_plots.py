@@ -28,12 +28,21 @@ def sample_faces_figure(images, keypoints, rows, titles):
     -------
     matplotlib.figure.Figure
     """
-    fig, cells = _face_rows(rows, 1.75, 1.95, 0.3)
+    return _faces_in_rows(images, rows, titles, "Training faces and their "
+                          "labelled keypoints (cyan)", keypoints)
+
+
+def _faces_in_rows(images, rows, titles, title, keypoints=None,
+                   cell=(1.75, 1.95), fontsize=7):
+    """Faces (and their keypoints in cyan, if given) in labelled rows
+    (:func:`kfkd.plotting.face_rows`), ``cell`` inches each, under
+    ``title``."""
+    fig, cells = _face_rows(rows, cell[0], cell[1], 0.3)
     for ax, _, _, i in cells:
-        _face(ax, images[i], titles[i])
-        _points(ax, keypoints[i], "cyan")
-    fig.suptitle("Training faces and their labelled keypoints (cyan)",
-                 fontsize=10)
+        _face(ax, images[i], titles[i], fontsize=fontsize)
+        if keypoints is not None:
+            _points(ax, keypoints[i], "cyan")
+    fig.suptitle(title, fontsize=10 if fontsize >= 7 else 9)
     fig.tight_layout()
     return fig
 
@@ -184,14 +193,10 @@ def group_examples_figure(images, rows, titles):
     -------
     matplotlib.figure.Figure
     """
-    fig, cells = _face_rows(rows, 1.1, 1.25, 0.4)
-    for ax, _, _, i in cells:
-        _face(ax, images[i], titles[i], fontsize=6)
-    fig.suptitle("Groups of the grouped validation split (faces aligned on "
-                 "eye centres and nose tip, compared by gradients, "
-                 "clustered)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _faces_in_rows(images, rows, titles, "Groups of the grouped "
+                          "validation split (faces aligned on eye centres "
+                          "and nose tip, compared by gradients, clustered)",
+                          cell=(1.1, 1.25), fontsize=6)
 
 
 def nearest_face_figure(sizes, nearest):
