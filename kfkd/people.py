@@ -76,6 +76,16 @@ NULL_RANKS = (15, 45)
 THRESHOLD = 0.0
 
 
+def _anchor_columns(schema):
+    """Columns of the :data:`ANCHORS`' x and y in ``schema``; ValueError
+    naming the missing one."""
+    try:
+        return [schema.column_index(name + axis) for name in ANCHORS
+                for axis in ("_x", "_y")]
+    except KeyError as e:
+        raise ValueError("cannot align faces: %s" % e.args[0])
+
+
 def aligned_faces(images, keypoints, schema, size=CROP, span=SPAN):
     """Faces warped so that their eye centres and nose tip sit at their mean
     positions (the similarity transform that fits them best).
@@ -101,11 +111,7 @@ def aligned_faces(images, keypoints, schema, size=CROP, span=SPAN):
         An anchor is missing from the schema or unlabelled in some row
         (naming the first such row, 1-based).
     """
-    try:
-        cols = [schema.column_index(name + axis) for name in ANCHORS
-                for axis in ("_x", "_y")]
-    except KeyError as e:
-        raise ValueError("cannot align faces: %s" % e.args[0])
+    cols = _anchor_columns(schema)
     src = np.asarray(keypoints, dtype=np.float32)[:, cols].reshape(-1, 3, 2)
     missing = np.isnan(src).any(axis=(1, 2))
     if missing.any():
@@ -198,7 +204,10 @@ def group_faces(data, threshold=THRESHOLD):
     Parameters
     ----------
     data : kfkd.data.KeypointData
-        Every row labelled with the :data:`ANCHORS`.
+        Faces with the :data:`ANCHORS` among their keypoint columns.  A
+        face without all of them labelled (Kaggle's genuine training.csv
+        has 10 without eye centres) cannot be aligned: it is a group of its
+        own; so is every face when fewer than 3 can be aligned.
     threshold : float
         Cut of the average-linkage tree on the pair scores, in null
         standard deviations (see the module's description).
@@ -212,16 +221,21 @@ def group_faces(data, threshold=THRESHOLD):
     Raises
     ------
     ValueError
-        An anchor unlabelled (:func:`aligned_faces`), or fewer than 3 faces.
+        The schema has no :data:`ANCHORS` columns (:func:`aligned_faces`).
     """
-    features = face_features(aligned_faces(data.images, data.keypoints,
-                                           data.schema))
-    z = pair_scores(features @ features.T)
-    top = z.max()
-    distance = top - z
-    np.fill_diagonal(distance, 0.0)
-    tree = linkage(squareform(distance, checks=False), method="average")
-    labels = fcluster(tree, top - threshold, criterion="distance")
+    cols = _anchor_columns(data.schema)
+    anchored = np.flatnonzero(np.isfinite(data.keypoints[:, cols]).all(axis=1))
+    labels = np.arange(len(data)) + len(data)  # singletons, unless grouped
+    if len(anchored) >= 3:
+        features = face_features(aligned_faces(
+            data.images[anchored], data.keypoints[anchored], data.schema))
+        z = pair_scores(features @ features.T)
+        top = z.max()
+        distance = top - z
+        np.fill_diagonal(distance, 0.0)
+        tree = linkage(squareform(distance, checks=False), method="average")
+        labels[anchored] = fcluster(tree, top - threshold,
+                                    criterion="distance")
     _, first, renumbered = np.unique(labels, return_index=True,
                                      return_inverse=True)
     order = np.argsort(np.argsort(first))  # groups by their first face

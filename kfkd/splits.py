@@ -173,8 +173,8 @@ def load_split(data_dir=None, val_fraction=VAL_FRACTION, seed=SPLIT_SEED,
     Raises
     ------
     DataNotFoundError, DataError
-        Also: too few faces for the split, or a row without the eye centres
-        and nose tip the grouping aligns on.
+        Also: too few faces (or groups) for the split, or (grouped) a file
+        without the eye-centre and nose-tip columns the grouping aligns on.
     ValueError
         An unknown ``method``.
     """
@@ -194,7 +194,9 @@ def load_split(data_dir=None, val_fraction=VAL_FRACTION, seed=SPLIT_SEED,
             train_index, val_index = group_split(groups[:len(data)],
                                                  val_fraction, seed)
     except ValueError as e:
-        raise DataError(data.path, "%s split: %s" % (method, e))
+        raise DataError(data.path, "%s split: %s%s" % (
+            method, e, " (--split random splits by rows)"
+            if method == "grouped" else ""))
     train, val = data.subset(train_index), data.subset(val_index)
     for side, index in ((train, train_index), (val, val_index)):
         side.split = {"method": method, "val_fraction": val_fraction,

@@ -60,6 +60,21 @@ def test_alignment_names_a_row_without_its_anchors(training_data):
                       KeypointSchema(faces.schema.columns[:4]))
 
 
+def test_faces_without_anchors_are_groups_of_their_own(training_data):
+    faces = training_data.subset(slice(0, 60))
+    faces.keypoints = faces.keypoints.copy()
+    faces.keypoints[[5, 40], faces.schema.column_index("left_eye_center_x")] \
+        = np.nan
+    groups = group_faces(faces)
+    assert (groups == groups[5]).sum() == (groups == groups[40]).sum() == 1
+    rest = np.setdiff1d(np.arange(60), [5, 40])
+    np.testing.assert_array_equal(  # the others grouped as without them
+        np.unique(groups[rest], return_inverse=True)[1],
+        np.unique(group_faces(faces.subset(rest)), return_inverse=True)[1])
+    faces.keypoints[2:] = np.nan  # two faces left to align: none grouped
+    assert len(set(group_faces(faces))) == 60
+
+
 def test_pair_scores_are_symmetric_with_a_zero_diagonal():
     x = np.random.RandomState(0).randn(60, 8)
     z = pair_scores(np.corrcoef(x))
