@@ -50,6 +50,7 @@ from . import checks
 from .augment import Augmenter, EXPOSURE_METHODS
 from .errors import UsageError
 from .fileio import write_json
+from .splits import DEFAULT_SPLIT, SPLITS
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
            "UPDATES", "add_options", "add_split_options",
@@ -354,7 +355,7 @@ def net_param(text):
     return key, _value(value)
 
 
-def add_split_options(parser, split_default="grouped"):
+def add_split_options(parser, split_default=DEFAULT_SPLIT):
     """Add the data options of a command that loads the validation split:
     ``--data-dir``, ``--split``, ``--val-fraction``, ``--limit``.
 
@@ -364,7 +365,7 @@ def add_split_options(parser, split_default="grouped"):
     :data:`kfkd.splits.DEFAULT_SPLIT`)."""
     parser.add_argument("--data-dir", help="folder with training.csv(.gz) "
                         "etc. (default: $KFKD_DATA_DIR)")
-    parser.add_argument("--split", choices=("grouped", "random"),
+    parser.add_argument("--split", choices=SPLITS,
                         help="validation faces: whole groups of likely the "
                         "same person, or random rows (default: %s)"
                         % split_default)
