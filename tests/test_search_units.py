@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
@@ -289,3 +290,97 @@ def test_the_package_imports_neither_theano_nor_the_worker():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- surfaces and importances (a synthetic study: no training) -------------------
+def synthetic_study(n, seed=1):
+    """A study of ``n`` trials whose RMSE is a known function of the
+    learning rate (in log10) and dense dropout: 2 + (log10(lr) + 3)**2 +
+    3 * dropout_dense; every 4th trial pruned (reported RMSE + 1, at its
+    last epoch).  Returns (study, space with one surface pair)."""
+    rng = np.random.RandomState(seed)
+    space = search.SearchSpace(
+        "synthetic", os.path.join(search.SPACES_DIR, "tiny.py"),
+        lambda trial: {}, {"net": "breeze"},
+        [("learning_rate", "net.dropout_dense")], ["learning_rate", "l2"])
+    study = optuna.create_study()
+    for i in range(n):
+        lr, drop = 10 ** rng.uniform(-4, -2), rng.uniform(0, 0.5)
+        l2 = 0.0 if i % 3 == 0 else 10 ** rng.uniform(-6, -3)
+        rmse = 2 + (np.log10(lr) + 3) ** 2 + 3 * drop
+        pruned = i % 4 == 3
+        study.add_trial(create_trial(
+            state=TrialState.PRUNED if pruned else TrialState.COMPLETE,
+            value=rmse + pruned, intermediate_values={0: rmse + 1.5,
+                                                      1: rmse + pruned},
+            params={"learning_rate": lr}, distributions=LR,
+            user_attrs={"config": {"net": "breeze", "learning_rate": lr,
+                                   "l2": l2, "net.dropout_dense": drop,
+                                   "seed": 0}}))
+    return study, space
+
+
+def test_fitted_surface_reproduces_a_known_function_on_log_axes():
+    from kfkd.search.response import ResponseSurface
+    study, _ = synthetic_study(32)
+    frame = search.results_frame(study)
+    surface = ResponseSurface("learning_rate", "net.dropout_dense",
+                              {"learning_rate"}).fit(frame)
+    done = frame[frame.state == "COMPLETE"]
+    # the learning rate is fitted on its sampled (log10) axis
+    assert np.allclose(surface.x_, np.log10(done.learning_rate))
+    assert np.allclose(surface.y_, done["net.dropout_dense"])
+    X, Y = np.meshgrid(np.linspace(-3.7, -2.3, 6), np.linspace(0.05, 0.45, 6))
+    truth = 2 + (X + 3) ** 2 + 3 * Y
+    assert np.abs(surface.predict(X, Y) - truth).max() < 0.1
+
+
+def test_too_few_trials_are_said_not_fitted():
+    from kfkd.search import plots
+    from kfkd.search.response import MIN_SURFACE_TRIALS, ResponseSurface
+    study, _ = synthetic_study(4)  # 3 complete, 1 pruned
+    frame = search.results_frame(study)
+    surface = ResponseSurface("learning_rate", "net.dropout_dense").fit(frame)
+    assert surface.gp_ is None
+    assert surface.note_ == ("3 completed trial(s): no surface fitted "
+                             "(needs %d)" % MIN_SURFACE_TRIALS)
+    with pytest.raises(RuntimeError, match="no surface fitted"):
+        surface.predict([0.0], [0.0])
+    fig = plots.search_surface_figure(frame, "learning_rate",
+                                      "net.dropout_dense", {"learning_rate"})
+    assert surface.note_ in fig._suptitle.get_text()
+
+
+def test_outputs_have_importances_surfaces_and_pruned_points(tmp_path):
+    from kfkd.search import plots
+    study, space = synthetic_study(24)
+    best = search.write_outputs(study, space, str(tmp_path))
+    shares = best["importances"]
+    # l2 and learning rate vary, seed and net do not
+    assert set(shares) == {"learning_rate", "l2", "net.dropout_dense"}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["l2"] < min(shares["learning_rate"],
+                              shares["net.dropout_dense"])
+    with open(tmp_path / "best.json") as f:
+        assert json.load(f)["importances"] == pytest.approx(shares)
+    for name in ("surfaces_learning_rate_dropout_dense", "importances"):
+        for ext in ("png", "pdf"):
+            assert os.path.getsize(tmp_path / ("%s.%s" % (name, ext))) > 1000
+    frame = search.results_frame(study)
+    pruned = frame[frame.state == "PRUNED"]
+    assert len(pruned) == 6 and pruned.val_rmse_px.isna().all()
+    assert (pruned.last_val_rmse_px > 0).all()
+    fig = plots.search_surface_figure(frame, "learning_rate",
+                                      "net.dropout_dense", {"learning_rate"})
+    ax = fig.axes[0]
+    crosses = [c for c in ax.collections if c.get_label().startswith("pruned")]
+    zs = sorted(crosses[0]._offsets3d[2])
+    assert zs == pytest.approx(sorted(pruned.last_val_rmse_px))
+
+
+def test_few_trials_have_no_importances_and_say_why(tmp_path):
+    study, space = synthetic_study(5)  # 4 complete
+    best = search.write_outputs(study, space, str(tmp_path), plot=False)
+    assert best["importances"] is None
+    assert best["importances_note"] == ("4 completed trial(s): no "
+                                        "importances (needs 5)")
