@@ -16,7 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from kfkd import search
 from kfkd.errors import SearchError, UsageError
-from kfkd.search.protocol import INTERRUPTED
+from kfkd.search.protocol import INTERRUPTED, trial_id
 from kfkd.search.results import best_summary
 
 HOST = socket.gethostname()
@@ -384,3 +384,60 @@ def test_few_trials_have_no_importances_and_say_why(tmp_path):
     assert best["importances"] is None
     assert best["importances_note"] == ("4 completed trial(s): no "
                                         "importances (needs 5)")
+
+
+# -- heartbeats and --join (an SQLite study: no server, no worker) ---------------
+def sqlite_study(tmp_path, heartbeat_seconds=1):
+    """(storage, study) of space tiny in ``tmp_path/s.db``, 2 trials
+    enqueued, heartbeats every ``heartbeat_seconds``."""
+    url = "sqlite:///%s" % (tmp_path / "s.db")
+    storage = search.open_storage(url, None)
+    space = search.load_space("tiny")
+    study = search.open_study(storage, "s", space, 3,
+                              heartbeat_seconds=heartbeat_seconds)
+    search.reconcile(study, storage, space, 3, 2)
+    return storage, study
+
+
+def test_a_silent_trial_is_failed_as_a_crash_and_retried(tmp_path):
+    from kfkd.search import heartbeat
+    storage, study = sqlite_study(tmp_path)
+    assert storage.heartbeat_interval == 1
+    assert study.user_attrs[heartbeat.STUDY_ATTR] == 1
+    gone = {"host": "elsewhere", "pid": 12345, "device": "cpu"}
+    lost = search.claim_trial(study, storage, gone)
+    alive = search.claim_trial(study, storage, gone)
+    with heartbeat.beating(storage, trial_id(storage, study, lost.number)):
+        pass  # one heartbeat, then the machine is gone
+    storage.grace_period = 1  # instead of 4 intervals
+    import time
+    with heartbeat.beating(storage, trial_id(storage, study,
+                                                      alive.number)):
+        time.sleep(2.2)  # the other trial keeps beating meanwhile
+        search.reconcile(study, storage, search.load_space("tiny"), 3, 2)
+    frozen = study.trials
+    assert frozen[lost.number].state == TrialState.FAIL
+    assert frozen[lost.number].user_attrs["error"] == (
+        "no heartbeat for 1 s (worker 12345 on elsewhere) (attempt 1 of 3; "
+        "queued again)")
+    assert frozen[alive.number].state == TrialState.RUNNING
+    # its configuration is waiting again
+    assert [t.user_attrs["sample_index"] for t in frozen[2:]] == [
+        frozen[lost.number].user_attrs["sample_index"]]
+    assert frozen[2].state == TrialState.WAITING
+
+
+def test_join_takes_space_seed_and_trials_from_the_study(tmp_path):
+    url = "sqlite:///%s" % (tmp_path / "s.db")
+    search.Driver(search.load_space("tiny"), "s", 5, ["cpu"], str(tmp_path),
+                  storage=url, seed=3, heartbeat=7).open()
+    joined = search.Driver(search.load_space("default"), "s", 8, ["cpu"],
+                           str(tmp_path / "elsewhere"), storage=url,
+                           join=True)
+    storage, study = joined.open()
+    assert (joined.space.name, joined.seed, joined.n_trials) == ("tiny", 3, 5)
+    assert storage.heartbeat_interval == 7
+    assert len(study.trials) == 0  # opening enqueues nothing
+    with pytest.raises(SearchError, match="no study 'other'"):
+        search.Driver(search.load_space("tiny"), "other", 1, ["cpu"],
+                      str(tmp_path), storage=url, join=True).open()
