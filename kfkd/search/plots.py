@@ -88,6 +88,10 @@ def _draw_contour(fig, ax, surface, pruned, best):
         ax.scatter([surface.x_[best]], [surface.y_[best]], color="red",
                    marker="*", s=180, edgecolor="white", linewidth=0.5)
     _set_ticks(ax, surface)
+    for values, set_lim in ((surface.x_, ax.set_xlim), (surface.y_, ax.set_ylim)):
+        if len(values) and np.ptp(values) > 0:  # the trials, not the ticks
+            margin = 0.03 * np.ptp(values)
+            set_lim(values.min() - margin, values.max() + margin)
 
 
 def _draw_slice(ax, surface, axis, best, pruned):

@@ -80,9 +80,11 @@ def surface_axis_values(values, log):
     pos = np.where(x > 0, np.log10(np.where(x > 0, x, 1.0)), floor)
     logs = np.log10(positive) if positive.size else np.zeros(0)
     ticks = [(floor, "0")] if (x <= 0).any() else []
-    if logs.size:  # the decades the positive values span, rounded out
-        ticks += [(float(e), "1e%d" % e) for e in
-                  np.arange(np.floor(logs.min()), np.ceil(logs.max()) + 1)]
+    if logs.size:  # the decades within the values (else rounded out)
+        lo, hi = np.ceil(logs.min()), np.floor(logs.max())
+        if hi - lo < 1:
+            lo, hi = np.floor(logs.min()), np.ceil(logs.max())
+        ticks += [(float(e), "1e%d" % e) for e in np.arange(lo, hi + 1)]
     return pos, ticks
 
 
