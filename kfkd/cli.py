@@ -369,6 +369,8 @@ def cmd_plot_search(args):
     space = search.study_space(study)
     best = search.write_outputs(study, space, study_dir)
     print("redrew %s (best trial %s)" % (study_dir, best.get("number")))
+    if best.get("importances_note"):  # too few trials for the importances
+        print(best["importances_note"])
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
