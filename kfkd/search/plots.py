@@ -88,10 +88,15 @@ def _draw_contour(fig, ax, surface, pruned, best):
         ax.scatter([surface.x_[best]], [surface.y_[best]], color="red",
                    marker="*", s=180, edgecolor="white", linewidth=0.5)
     _set_ticks(ax, surface)
-    for values, set_lim in ((surface.x_, ax.set_xlim), (surface.y_, ax.set_ylim)):
-        if len(values) and np.ptp(values) > 0:  # the trials, not the ticks
-            margin = 0.03 * np.ptp(values)
-            set_lim(values.min() - margin, values.max() + margin)
+    for values, ticks, set_lim in ((surface.x_, surface.xticks_, ax.set_xlim),
+                                   (surface.y_, surface.yticks_, ax.set_ylim)):
+        if len(values) and np.ptp(values) > 0:  # the trials' range ...
+            lo, hi = values.min(), values.max()
+            inside = [t for t, _ in ticks if lo <= t <= hi]
+            if ticks and len(inside) < 2:  # ... or the ticks around them
+                lo, hi = min(lo, ticks[0][0]), max(hi, ticks[-1][0])
+            margin = 0.03 * (hi - lo)
+            set_lim(lo - margin, hi + margin)
 
 
 def _draw_slice(ax, surface, axis, best, pruned):
