@@ -97,6 +97,8 @@ def test_driver_and_joined_machines_share_one_postgres_study(postgres_url,
 
         def lost_trial():
             """a trial running in the worker of the machine to lose"""
+            assert lost.poll() is None, "the joined process ended first: %s" % (
+                lost.stderr.read()[-2000:])
             return next((t for t in stored(storage).trials
                          if t.state.name == "RUNNING" and "pid" in t.user_attrs
                          and parent_of(t.user_attrs["pid"]) == lost.pid),
