@@ -97,7 +97,12 @@ def build_parser():
     p.add_argument("--limit", type=positive_int,
                    help="use only the first N faces")
     p.add_argument("--join", action="store_true", help="only run workers on "
-                   "an existing study (e.g. from another machine)")
+                   "an existing study (e.g. from another machine); its "
+                   "space, seed and trials come from the study")
+    p.add_argument("--heartbeat", type=positive_int, metavar="SECONDS",
+                   help="a new database study: seconds between a worker's "
+                   "heartbeats (default 10); a trial silent for 4 of them "
+                   "is failed and retried")
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("plot-search", help="redraw a study's results.csv, "
@@ -364,12 +369,12 @@ def cmd_search(args):
     driver = search.Driver(space, study, args.trials, devices, args.out,
                            args.storage, args.data_dir, args.limit,
                            args.minutes_per_trial, args.seed, args.join,
-                           verbose=not args.quiet)
+                           verbose=not args.quiet, heartbeat=args.heartbeat)
     resolve_data_dir(args.data_dir)  # fail here, in one line, not per worker
     driver.open()  # storage URL, database, resume with another seed: one line
     print("study %s: %d trials of space %s on %s (%d thread(s) each), "
           "%s min per trial -> %s" % (
-              study, args.trials, space.name, ",".join(devices),
+              study, driver.n_trials, driver.space.name, ",".join(devices),
               driver.threads, args.minutes_per_trial,
               os.path.join(args.out, study)), file=sys.stderr)
     best = driver.run()
@@ -386,6 +391,8 @@ def cmd_plot_search(args):
     space = search.study_space(study)
     best = search.write_outputs(study, space, study_dir)
     print("redrew %s (best trial %s)" % (study_dir, best.get("number")))
+    if best.get("importances_note"):  # too few trials for the importances
+        print(best["importances_note"])
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,

@@ -38,7 +38,7 @@ FIGURES = {
     "augment": ["augment/augmentation", "augment/exposure"],
     "training": ["training/training_curves"],
     "ablations": ["ablations/ablation_curves"],
-    "search": [],                          # surfaces_<x>_<y>: see below
+    "search": ["search/importances"],      # + surfaces_<x>_<y>: see below
     "architecture": ["architecture/architecture"],
     "predictions": ["predictions/best_worst", "predictions/per_keypoint"],
     "occlusion": ["occlusion/overview_edge_free", "occlusion/compare_censors",
