@@ -4,7 +4,10 @@ What ``kfkd benchmark`` (and ``experiments/benchmark.py``) prints:
 :func:`run`.  Every figure is measured in one
 process on real faces, and training throughput is also given as a ratio to a
 reference net measured in the same run (``net6``, Nouri's largest), so that
-figures taken on a busy machine still compare.
+figures taken on a busy machine still compare.  With ``--peer torch`` each
+net's PyTorch twin (:mod:`kfkd.peer`) is timed by the same protocol
+(:func:`time_functions`) in the same run, and the Theano profile of each
+training step is split by op class (:func:`profile_train_step`).
 
 Examples
 --------
@@ -13,6 +16,9 @@ Examples
 >>> measure_net("net1", faces, batches=2)["train_images_per_s"] > 0
 ... # doctest: +SKIP
 True
+>>> measure_twin("net1", faces, "channels_last")["n_params"]
+... # doctest: +SKIP
+924730
 """
 from . import compat  # configures Theano, shims Lasagne
 
@@ -115,7 +121,9 @@ def time_functions(train_fn, predict_fn, faces, batches=3, batch_size=128,
     Returns
     -------
     dict
-        ``train_images_per_s``, ``latency_ms`` (median, one face),
+        ``train_images_per_s``, ``train_images_per_cpu_s`` (per second of
+        the process's CPU time, all threads: less sensitive than wall time
+        to what else the machine runs), ``latency_ms`` (median, one face),
         ``infer_images_per_s``.
 
     Raises
@@ -127,12 +135,15 @@ def time_functions(train_fn, predict_fn, faces, batches=3, batch_size=128,
     train_step = _train_step(train_fn, faces, batch_size, seed)
     one, many = faces.images[:1], faces.images[:infer_batch_size]
     _timed(train_step, warmup)
+    cpu = time.process_time()
     train_s = sum(_timed(train_step, batches))
+    train_cpu_s = time.process_time() - cpu
     _timed(lambda: predict_fn(one), warmup)
     latency = statistics.median(_timed(lambda: predict_fn(one), latency_runs))
     _timed(lambda: predict_fn(many), warmup)
     infer_s = sum(_timed(lambda: predict_fn(many), batches))
     return {"train_images_per_s": batches * batch_size / train_s,
+            "train_images_per_cpu_s": batches * batch_size / train_cpu_s,
             "latency_ms": 1000.0 * latency,
             "infer_images_per_s": batches * len(many) / infer_s}
 
@@ -307,6 +318,8 @@ def format_table(rows):
 PEER_COLUMNS = (("nchw", "torch NCHW"), ("channels_last", "torch CL"))
 PEER_MEASURES = (
     ("train_images_per_s", "training img/s (forward + backward + update)",
+     True),
+    ("train_images_per_cpu_s", "training img per CPU-second (all threads)",
      True),
     ("infer_images_per_s", "inference img/s (batch 256)", True),
     ("latency_ms", "batch-1 latency ms", False),

@@ -274,9 +274,9 @@ def twin(layer):
         if copy is not None:
             pairs.append((each, next(m for m in converted
                                      if list(m.parameters()))))
+        label = (each.name or type(each).__name__).replace(".", "_")
         for j, module in enumerate(converted):
-            modules["%d_%s_%d" % (k, each.name or type(each).__name__, j)] \
-                = module
+            modules["%d_%s_%d" % (k, label, j)] = module
             x = module.eval()(x)
         if tuple(x.shape[1:]) != tuple(each.output_shape[1:]):
             raise RuntimeError("twin of layer %r gives %s, Lasagne %s" % (
