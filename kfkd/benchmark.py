@@ -153,7 +153,7 @@ def _build(name, faces, params, seed):
     return nets.build(name, n_outputs=faces.schema.n_outputs, **params)
 
 
-def measure_net(name, faces, params=None, seed=0, profile=None, **timing):
+def measure_net(name, faces, params=None, seed=0, **timing):
     """Time one net: compile, train step, batch-1 and batched inference.
 
     Parameters
@@ -166,8 +166,6 @@ def measure_net(name, faces, params=None, seed=0, profile=None, **timing):
         Net hyperparameters (default: the builder's defaults).
     seed : int
         Seeds the weights, dropout and the mini-batches.
-    profile : theano.compile.profiling.ProfileStats, optional
-        Collects the training function's time per op (Theano's profiler).
     **timing
         ``batches``, ``batch_size``, ``infer_batch_size``, ``latency_runs``,
         ``warmup`` of :func:`time_functions`.  Training is forward, backward
@@ -192,7 +190,7 @@ def measure_net(name, faces, params=None, seed=0, profile=None, **timing):
     layer = _build(name, faces, params, seed)
     trainer = Trainer(net=name, net_params=params, **TRAINING)
     started = time.perf_counter()
-    train_fn, predict_fn, _, _ = trainer.compile_functions(layer, profile)
+    train_fn, predict_fn, _, _ = trainer.compile_functions(layer)
     row = {"net": name, "params": params,
            "n_params": int(lasagne.layers.count_params(layer)),
            "compile_s": time.perf_counter() - started}
@@ -336,9 +334,11 @@ def format_peer_table(rows, twins):
     """
     names = [r["net"] for r in rows]
     lines = ["%-8s  %12s  %12s" % ("net", "kfkd params", "torch params")]
-    lines += ["%-8s  %12d  %12d" % (r["net"], r["n_params"],
-                                    twins[r["net"], "channels_last"]["n_params"])
-              for r in rows]
+    for row in rows:
+        count = twins[row["net"], "channels_last"]["n_params"]
+        lines.append("%-8s  %12d  %12d%s" % (
+            row["net"], row["n_params"], count,
+            "" if count == row["n_params"] else "  (differ!)"))
     for key, title, faster_up in PEER_MEASURES:
         lines += ["", title, "%-8s  %10s  %10s  %10s  %8s" % (
             ("net", "kfkd") + tuple(h for _, h in PEER_COLUMNS) + ("kfkd/CL",))]
@@ -422,7 +422,7 @@ def run(nets_text, batches, batch_size, data_dir=None, peer_name=None,
     threads = threads or os.cpu_count()
     faces = load_training(find_file("training.csv", data_dir),
                           verbose=False).subset(slice(0, FACES))
-    print("load average (1 min) at start: %.2f on %d cores; %d threads "
+    print("load average (1 min) at start: %.2f on %d cores; threads: %d "
           "(Theano's BLAS: %s)" % (os.getloadavg()[0], os.cpu_count(),
                                    threads, compat.set_blas_threads(threads)))
     print("%d real faces; training batch %d, %d timed batches after 1 "
@@ -439,11 +439,12 @@ def run(nets_text, batches, batch_size, data_dir=None, peer_name=None,
     print(format_table(rows))
     print("\nx ref: training throughput / net6's in this run")
     if peer_name is not None:
-        print("\nPyTorch %s twins (the same layers and parameter counts, "
-              "%d threads), the same run:\n" % (
+        print("\nPyTorch %s twins (the same layers and parameter counts; "
+              "threads: %d), the same run:\n" % (
                   peer.import_torch().__version__, threads))
         print(format_peer_table(rows, twins))
-    for row in rows if profile or peer_name else ():
-        _print_profile(row["net"], faces, batch_size)
+    if profile or peer_name is not None:
+        for row in rows:
+            _print_profile(row["net"], faces, batch_size)
     print("load average (1 min) at end: %.2f" % os.getloadavg()[0])
     return rows
