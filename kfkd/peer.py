@@ -8,24 +8,31 @@ follows any new net made of known layers; an unknown layer class raises a
 :class:`~kfkd.errors.UsageError` naming it.  Each module's output shape is
 checked against the Lasagne layer's as the twin is built.
 
-======================================  ======================================
-Lasagne 0.1 / kfkd layer                PyTorch 2 module
-======================================  ======================================
-``Conv2DLayer`` (and ``SameConv2DLayer``)  ``Conv2d``, filters flipped (Theano's
-                                        ``conv2d`` is a true convolution,
-                                        PyTorch's a cross-correlation)
-``DenseLayer``                          ``Flatten`` (if the input is not 2D),
-                                        ``Linear`` with ``W.T``
-``Pool2DLayer`` / ``MaxPool2DLayer``    ``MaxPool2d`` / ``AvgPool2d``
-                                        (``ceil_mode = not ignore_border``)
-``DropoutLayer``                        ``Dropout`` (both rescale by 1/(1-p))
-:class:`kfkd.layers.BatchNormLayer`     ``BatchNorm2d`` / ``BatchNorm1d``,
-                                        ``momentum = alpha``, running
-                                        variance ``1/inv_std**2 - epsilon``
-``NonlinearityLayer``, nonlinearities   ``ReLU``, ``Sigmoid``, ``Tanh``
-``GlobalPoolLayer``, ``FlattenLayer``   ``AdaptiveAvg/MaxPool2d(1)``,
-                                        ``Flatten``
-======================================  ======================================
+==========================================  ==================================
+Lasagne 0.1 / kfkd layer                    PyTorch 2 module
+==========================================  ==================================
+``Conv2DLayer`` (and ``SameConv2DLayer``)   ``Conv2d``, filters flipped
+                                            (Theano's ``conv2d`` flips them:
+                                            a true convolution; PyTorch's is
+                                            a cross-correlation)
+``DenseLayer``                              ``Flatten`` (if the input is not
+                                            2D), ``Linear`` with ``W.T``
+``Pool2DLayer`` / ``MaxPool2DLayer``        ``MaxPool2d`` / ``AvgPool2d``
+                                            (``ceil_mode=not ignore_border``)
+``DropoutLayer``                            ``Dropout`` (both rescale the
+                                            kept units by 1/(1-p))
+:class:`kfkd.layers.BatchNormLayer`         ``BatchNorm2d`` / ``BatchNorm1d``,
+                                            ``momentum=alpha``, running
+                                            variance ``1/inv_std**2 - eps``
+``NonlinearityLayer``, nonlinearities       ``ReLU``, ``Sigmoid``, ``Tanh``
+``GlobalPoolLayer``, ``FlattenLayer``       ``AdaptiveAvgPool2d(1)`` (or Max),
+                                            ``Flatten``
+==========================================  ==================================
+
+Sources: the PyTorch 2 reference of ``torch.nn.Conv2d`` (cross-correlation),
+``BatchNorm2d`` (``running_var``, ``momentum``) and ``torch.optim.SGD``
+(``nesterov``); Theano's ``tensor.nnet.conv2d`` (``filter_flip=True``);
+Lasagne 0.1's layer sources.
 
 torch is not a dependency of kfkd: it is imported inside these functions
 only, and :func:`import_torch` says how to install it.
