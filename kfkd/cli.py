@@ -163,6 +163,17 @@ def _add_benchmark_parser(sub):
                    help="timed mini-batches per measurement")
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
+    p.add_argument("--peer", choices=["torch"],
+                   help="also measure each net's PyTorch twin, NCHW and "
+                   "channels_last, print kfkd / PyTorch ratios and kfkd's "
+                   "training-step profile (needs pip install torch==2.13.0, "
+                   "not a kfkd dependency)")
+    p.add_argument("--threads", type=positive_int,
+                   help="threads of Theano's BLAS and of PyTorch (default: "
+                   "the number of cores)")
+    p.add_argument("--profile", action="store_true",
+                   help="print the share of each Theano op class in each "
+                   "net's training step")
 
 
 def _add_submit_args(p):
@@ -234,6 +245,19 @@ def _check_net(config):
     return config.replace(net_params=params)
 
 
+def _check_benchmark(args):
+    """Every net of ``--nets`` exists; ``--peer torch`` finds torch."""
+    from . import nets, peer  # the Theano boundary
+
+    for name in args.nets.split(","):
+        try:
+            nets.check_params(name, {})
+        except UsageError as e:
+            raise UsageError("--nets: %s" % e)
+    if args.peer is not None:
+        peer.import_torch()
+
+
 def _check_train(args):
     # a model folder: not a file, and not another model unless --overwrite
     check_output_folder(args.out, args.overwrite)
@@ -257,7 +281,7 @@ def _check_detect(args):
 CHECKS = {"train": _check_train, "evaluate": _check_split,
           "search": _check_search, "predict": _check_predict,
           "submit": _check_predict, "detect": _check_detect,
-          "video": _check_predict}
+          "video": _check_predict, "benchmark": _check_benchmark}
 
 
 def check_args(args):
@@ -358,7 +382,8 @@ def cmd_benchmark(args):
     from . import benchmark  # the Theano boundary
 
     return benchmark.run(args.nets, args.batches, args.batch_size,
-                         args.data_dir)
+                         args.data_dir, peer_name=args.peer,
+                         threads=args.threads, profile=args.profile)
 
 
 def cmd_search(args):

@@ -153,8 +153,16 @@ class Trainer(object):
         return self.config.to_training(self.augmenter)
 
     # -- Theano functions ----------------------------------------------------
-    def compile_functions(self, layer):
+    def compile_functions(self, layer, profile=None):
         """Compile the training and prediction functions of ``layer``'s net.
+
+        Parameters
+        ----------
+        layer : lasagne.layers.Layer
+            The net's output layer.
+        profile : theano.compile.profiling.ProfileStats, optional
+            Collects the training function's time per op (Theano's
+            profiler; :func:`kfkd.benchmark.profile_train_step`).
 
         Returns
         -------
@@ -189,7 +197,8 @@ class Trainer(object):
             raise ValueError("update must be 'nesterov' or 'adam', got %r"
                              % self.update)
         train_fn = theano.function([input_var, targets, mask], data_loss,
-                                   updates=updates, name="train")
+                                   updates=updates, name="train",
+                                   profile=profile)
         val_out = lasagne.layers.get_output(layer, deterministic=True)
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
