@@ -1,0 +1,9 @@
+"""Custom Theano ops in C for the CPU, each in its own module.
+
+===========  ==============================================================
+pool         max-pooling that records the arg-max (gradient = a scatter)
+dropout      fused dropout with a counter-based Philox4x32-10 generator
+===========  ==============================================================
+
+Their Lasagne layers are in :mod:`kfkd.layers`.
+"""
