@@ -1,0 +1,112 @@
+"""Microbenchmark: forward + backward of each custom op against the stock op.
+
+For every ``MaxPool2DLayer`` and ``DropoutLayer`` of a net (as
+:func:`kfkd.nets.build` makes it, batch ``batch``), compiles
+``x -> d(sum(layer(x) * w))/dx`` once with the stock Lasagne layer and once
+with its :mod:`kfkd.layers` twin and times the calls.  Speed is printed,
+never asserted (``experiments/benchmark_ops.py`` is the command).
+
+Examples
+--------
+>>> from kfkd.ops.speed import op_layers
+>>> [kind for kind, shape, kwargs in op_layers("net2", batch=4)]
+['pool', 'pool', 'pool']
+"""
+from .. import compat  # noqa: F401  (configures Theano)
+
+import time
+
+import lasagne
+import numpy as np
+import theano
+import theano.tensor as T
+from lasagne.layers import DropoutLayer, MaxPool2DLayer
+
+from .. import nets
+from ..layers import ArgmaxPool2DLayer, PhiloxDropoutLayer
+
+__all__ = ["op_layers", "time_layer", "compare"]
+
+#: kind -> (stock layer class, custom layer class)
+PAIRS = {"pool": (MaxPool2DLayer, ArgmaxPool2DLayer),
+         "dropout": (DropoutLayer, PhiloxDropoutLayer)}
+
+
+def op_layers(net, batch=128, **params):
+    """The max-pool and dropout layers of ``net``, in order.
+
+    Returns
+    -------
+    list of (kind, shape, kwargs)
+        ``kind`` 'pool' or 'dropout', the layer's input ``shape`` with the
+        batch axis set to ``batch``, and the constructor arguments that
+        rebuild it.
+    """
+    found = []
+    for layer in lasagne.layers.get_all_layers(nets.build(net, **params)):
+        shape = (batch,) + tuple(layer.input_shape[1:]) if hasattr(
+            layer, "input_shape") else None
+        if type(layer) is MaxPool2DLayer:
+            found.append(("pool", shape, dict(
+                pool_size=layer.pool_size, stride=layer.stride,
+                pad=layer.pad, ignore_border=layer.ignore_border)))
+        elif type(layer) is DropoutLayer:
+            found.append(("dropout", shape, dict(p=layer.p)))
+    return found
+
+
+def time_layer(cls, shape, kwargs, repeat=10, seed=0):
+    """Seconds per call (best wall, mean CPU) of forward + backward.
+
+    Parameters
+    ----------
+    cls : Layer class
+        Built as ``cls(shape, **kwargs)`` and used with
+        ``deterministic=False``.
+    shape : tuple of int
+        Input shape, float32 (``floatX``) normal noise.
+    repeat : int
+        Timed calls after one warm-up call.
+    """
+    layer = cls(shape, **kwargs)
+    x = T.TensorType(theano.config.floatX, (False,) * len(shape))("x")
+    rng = np.random.RandomState(seed)
+    w = theano.shared(rng.randn(*layer.output_shape).astype(x.dtype))
+    grad = T.grad((layer.get_output_for(x, deterministic=False) * w).sum(), x)
+    fn = theano.function([x], grad)
+    xv = rng.randn(*shape).astype(x.dtype)
+    fn(xv)
+    walls, cpu0 = [], time.process_time()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(xv)
+        walls.append(time.perf_counter() - t0)
+    return min(walls), (time.process_time() - cpu0) / repeat
+
+
+def compare(net_names=("breeze", "net6"), batch=128, repeat=10, out=print):
+    """Print stock vs custom forward + backward times per layer and per net.
+
+    Returns
+    -------
+    dict
+        ``(net, kind) -> (stock seconds, custom seconds)``, best wall time
+        per training step summed over the net's layers of that kind.
+    """
+    totals = {}
+    out("%-7s %-8s %-20s %10s %10s %8s" % ("net", "op", "input", "stock ms",
+                                          "custom ms", "speedup"))
+    for net in net_names:
+        for kind, shape, kwargs in op_layers(net, batch):
+            stock, custom = (time_layer(cls, shape, kwargs, repeat)[0]
+                             for cls in PAIRS[kind])
+            out("%-7s %-8s %-20s %10.2f %10.2f %7.1fx" % (
+                net, kind, "x".join(map(str, shape)), 1e3 * stock,
+                1e3 * custom, stock / custom))
+            before = totals.get((net, kind), (0.0, 0.0))
+            totals[net, kind] = (before[0] + stock, before[1] + custom)
+    for (net, kind), (stock, custom) in sorted(totals.items()):
+        out("%-7s %-8s %-20s %10.2f %10.2f %7.1fx" % (
+            net, kind, "all layers", 1e3 * stock, 1e3 * custom,
+            stock / custom))
+    return totals
