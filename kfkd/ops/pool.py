@@ -42,6 +42,11 @@ _GEOMETRY = ParamsType(wh=int64, ww=int64, sh=int64, sw=int64, ph=int64,
                        pw=int64, ignore_border=int64)
 
 _TEMPLATES = r"""
+/* 2x2 windows, stride 2, no padding, every window complete. */
+#define KFKD_POOL_2X2(g, d, zd) ((g)->wh == 2 && (g)->ww == 2 \
+    && (g)->sh == 2 && (g)->sw == 2 && !(g)->ph && !(g)->pw \
+    && 2 * (zd)[2] <= (d)[2] && 2 * (zd)[3] <= (d)[3])
+
 static npy_intp kfkd_pool_len(npy_intp n, npy_intp w, npy_intp s,
                               npy_intp p, npy_int64 ignore_border)
 {   /* theano.tensor.signal.pool.Pool.out_shape, one axis */
@@ -52,7 +57,6 @@ static npy_intp kfkd_pool_len(npy_intp n, npy_intp w, npy_intp s,
     return (k > 0 ? k : 0) + 1;
 }
 
-/* 2x2 windows, stride 2, no padding, every window complete. */
 template <typename T>
 static void kfkd_pool_2x2(const T* x, T* z, npy_int32* a, npy_intp planes,
                           npy_intp H, npy_intp W, npy_intp zh, npy_intp zw)
@@ -109,6 +113,36 @@ static void kfkd_pool_any(const T* x, T* z, npy_int32* a, npy_intp planes,
     }
 }
 
+/* Gradient of kfkd_pool_2x2: every window's 4 inputs written once (no
+   zeroing pass, no scatter).  -1 if an index is not in its window. */
+template <typename T>
+static int kfkd_unpool_2x2(const T* gz, const npy_int32* a, T* gx,
+                           npy_intp planes, npy_intp H, npy_intp W,
+                           npy_intp zh, npy_intp zw)
+{
+    int bad = 0;
+    if (2 * zh != H || 2 * zw != W)  /* rows/columns no window covers */
+        memset(gx, 0, sizeof(T) * planes * H * W);
+    for (npy_intp p = 0; p < planes; ++p) {
+        const T* gp = gz + p * zh * zw;
+        const npy_int32* ap = a + p * zh * zw;
+        for (npy_intp i = 0; i < zh; ++i) {
+            T* r0 = gx + p * H * W + 2 * i * W;
+            T* r1 = r0 + W;
+            for (npy_intp j = 0; j < zw; ++j) {
+                const npy_intp k = ap[i * zw + j] - (2 * i * W + 2 * j);
+                const T g = gp[i * zw + j];
+                r0[2 * j] = k == 0 ? g : (T)0;
+                r0[2 * j + 1] = k == 1 ? g : (T)0;
+                r1[2 * j] = k == W ? g : (T)0;
+                r1[2 * j + 1] = k == W + 1 ? g : (T)0;
+                bad |= (k != 0) & (k != 1) & (k != W) & (k != W + 1);
+            }
+        }
+    }
+    return bad ? -1 : 0;
+}
+
 /* gx = 0; gx[plane, a[plane, k]] += gz[plane, k].  -1 on a bad index. */
 template <typename T>
 static int kfkd_unpool(const T* gz, const npy_int32* a, T* gx,
@@ -146,8 +180,7 @@ _FORWARD = r"""
     const dtype_%(x)s* xp = (const dtype_%(x)s*)PyArray_DATA(xc);
     dtype_%(z)s* zp = (dtype_%(z)s*)PyArray_DATA(%(z)s);
     npy_int32* ap = (npy_int32*)PyArray_DATA(%(a)s);
-    if (g[0] == 2 && g[1] == 2 && g[2] == 2 && g[3] == 2 && !g[4] && !g[5]
-            && 2 * zd[2] <= d[2] && 2 * zd[3] <= d[3])
+    if (KFKD_POOL_2X2(%(params)s, d, zd))
         kfkd_pool_2x2(xp, zp, ap, d[0] * d[1], d[2], d[3], zd[2], zd[3]);
     else
         kfkd_pool_any(xp, zp, ap, d[0] * d[1], d[2], d[3], zd[2], zd[3], g);
@@ -173,13 +206,18 @@ _BACKWARD = r"""
         bad = 1;
     }
     bad = bad || kfkd_alloc(&%(gx)s, 4, d, PyArray_TYPE(gzc));
-    if (!bad && kfkd_unpool((const dtype_%(gz)s*)PyArray_DATA(gzc),
-                            (const npy_int32*)PyArray_DATA(ac),
-                            (dtype_%(gx)s*)PyArray_DATA(%(gx)s),
-                            d[0] * d[1], d[2] * d[3], zd[2] * zd[3])) {
-        PyErr_SetString(PyExc_IndexError,
-                        "ArgmaxUnpool: argmax index outside its plane");
-        bad = 1;
+    if (!bad) {
+        const dtype_%(gz)s* gp = (const dtype_%(gz)s*)PyArray_DATA(gzc);
+        const npy_int32* ap = (const npy_int32*)PyArray_DATA(ac);
+        dtype_%(gx)s* xp = (dtype_%(gx)s*)PyArray_DATA(%(gx)s);
+        bad = KFKD_POOL_2X2(%(params)s, d, zd)
+              ? kfkd_unpool_2x2(gp, ap, xp, d[0] * d[1], d[2], d[3], zd[2],
+                                zd[3])
+              : kfkd_unpool(gp, ap, xp, d[0] * d[1], d[2] * d[3],
+                            zd[2] * zd[3]);
+        if (bad)
+            PyErr_SetString(PyExc_IndexError,
+                            "ArgmaxUnpool: argmax index outside its window");
     }
     Py_XDECREF(gzc);
     Py_XDECREF(ac);
@@ -234,7 +272,7 @@ class _PoolCOp(COp):
                                   "a C++ compiler)" % type(self).__name__)
 
     def c_code_cache_version(self):
-        return (1,)
+        return (2,)
 
 
 class ArgmaxPool(_PoolCOp):
@@ -307,7 +345,8 @@ class ArgmaxUnpool(_PoolCOp):
     ValueError
         ``gz`` and ``argmax`` differ in shape, or ``x`` in (N, C) (at run time).
     IndexError
-        An ``argmax`` index outside its ``H * W`` plane (at run time).
+        An ``argmax`` index outside its ``H * W`` plane, or, for 2x2
+        windows with stride 2, outside its window (at run time).
     """
 
     def make_node(self, x, argmax, gz):
