@@ -11,9 +11,12 @@ known-answer vectors): element ``e`` of the C-ordered input is kept iff
 (32-bit words).  The mask is a pure function of ``(seed, step, e)``: the
 same on every run and machine, different for every ``step``, and the
 backward pass regenerates it instead of storing it, so the gradient is the
-same op applied to the output gradient (no mask tensor kept between the
-passes: 10 rounds of two 32x32-bit multiplies per 4 elements cost less than
-writing and re-reading a mask of the activation's size).
+same op applied to the output gradient.  Why regenerate: the generator is
+compute-only and vectorised (the rounds of 16 blocks run side by side), so
+it costs no memory traffic, while a stored mask would be one more tensor of
+the activation's size per dropout layer written, kept (kfkd runs Theano
+with ``allow_gc=False``) and read back; ``experiments/benchmark_ops.py``
+times the whole forward + backward against Lasagne's MRG dropout.
 
 :func:`dropout_mask` computes the same mask in numpy (reference and tests).
 
