@@ -120,7 +120,7 @@ def batch_norm(layer, **kwargs):
 
 
 class ArgmaxPool2DLayer(MaxPool2DLayer):
-    """``lasagne.layers.MaxPool2DLayer`` computed by :class:`kfkd.ops.pool.ArgmaxPool`.
+    """Lasagne's ``MaxPool2DLayer`` by :class:`kfkd.ops.pool.ArgmaxPool`.
 
     Same constructor, output shape and forward values as ``MaxPool2DLayer``
     (no parameters); the forward pass records each window's arg-max so the
@@ -159,7 +159,7 @@ class ArgmaxPool2DLayer(MaxPool2DLayer):
 
 
 class PhiloxDropoutLayer(DropoutLayer):
-    """``lasagne.layers.DropoutLayer`` computed by :class:`kfkd.ops.dropout.PhiloxDropout`.
+    """Lasagne's ``DropoutLayer`` by :class:`kfkd.ops.dropout.PhiloxDropout`.
 
     Same constructor and semantics as ``DropoutLayer`` (drop with
     probability ``p``, scale the kept inputs by ``1 / (1 - p)`` if

@@ -167,4 +167,5 @@ def test_bad_inputs_are_refused():
     bad = theano.function([x, gz], ArgmaxUnpool((2, 2))(
         x, T.constant(np.full((1, 1, 1, 1), 9, "int32")), gz))
     with pytest.raises(IndexError, match="outside its window"):
-        bad(np.zeros((1, 1, 2, 2), "float32"), np.ones((1, 1, 1, 1), "float32"))
+        bad(np.zeros((1, 1, 2, 2), "float32"),
+            np.ones((1, 1, 1, 1), "float32"))

@@ -343,7 +343,8 @@ class ArgmaxUnpool(_PoolCOp):
     Raises
     ------
     ValueError
-        ``gz`` and ``argmax`` differ in shape, or ``x`` in (N, C) (at run time).
+        ``gz`` and ``argmax`` differ in shape, or ``x`` in (N, C) (at run
+        time).
     IndexError
         An ``argmax`` index outside its ``H * W`` plane, or, for 2x2
         windows with stride 2, outside its window (at run time).
