@@ -46,11 +46,11 @@ def op_layers(net, batch=128, **params):
     for layer in lasagne.layers.get_all_layers(nets.build(net, **params)):
         shape = (batch,) + tuple(layer.input_shape[1:]) if hasattr(
             layer, "input_shape") else None
-        if type(layer) is MaxPool2DLayer:
+        if isinstance(layer, MaxPool2DLayer):  # stock or custom twin
             found.append(("pool", shape, dict(
                 pool_size=layer.pool_size, stride=layer.stride,
                 pad=layer.pad, ignore_border=layer.ignore_border)))
-        elif type(layer) is DropoutLayer:
+        elif isinstance(layer, DropoutLayer):
             found.append(("dropout", shape, dict(p=layer.p)))
     return found
 
