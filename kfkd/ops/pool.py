@@ -113,6 +113,24 @@ static void kfkd_pool_any(const T* x, T* z, npy_int32* a, npy_intp planes,
     }
 }
 
+/* kfkd_pick(c, g) = c ? g : 0 without a branch (a bit mask): the arg-max
+   of a window is random, so a branch would be mispredicted half the time
+   (measured 7x slower on net6's first pooling). */
+template <typename T> struct kfkd_bits;
+template <> struct kfkd_bits<npy_float32> { typedef npy_uint32 type; };
+template <> struct kfkd_bits<npy_float64> { typedef npy_uint64 type; };
+
+template <typename T>
+static inline T kfkd_pick(bool c, T g)
+{
+    typedef typename kfkd_bits<T>::type U;
+    U u;
+    memcpy(&u, &g, sizeof u);
+    u &= (U)0 - (U)c;
+    memcpy(&g, &u, sizeof u);
+    return g;
+}
+
 /* Gradient of kfkd_pool_2x2: every window's 4 inputs written once (no
    zeroing pass, no scatter).  -1 if an index is not in its window. */
 template <typename T>
@@ -132,10 +150,10 @@ static int kfkd_unpool_2x2(const T* gz, const npy_int32* a, T* gx,
             for (npy_intp j = 0; j < zw; ++j) {
                 const npy_intp k = ap[i * zw + j] - (2 * i * W + 2 * j);
                 const T g = gp[i * zw + j];
-                r0[2 * j] = k == 0 ? g : (T)0;
-                r0[2 * j + 1] = k == 1 ? g : (T)0;
-                r1[2 * j] = k == W ? g : (T)0;
-                r1[2 * j + 1] = k == W + 1 ? g : (T)0;
+                r0[2 * j] = kfkd_pick(k == 0, g);
+                r0[2 * j + 1] = kfkd_pick(k == 1, g);
+                r1[2 * j] = kfkd_pick(k == W, g);
+                r1[2 * j + 1] = kfkd_pick(k == W + 1, g);
                 bad |= (k != 0) & (k != 1) & (k != W) & (k != W + 1);
             }
         }
@@ -272,7 +290,7 @@ class _PoolCOp(COp):
                                   "a C++ compiler)" % type(self).__name__)
 
     def c_code_cache_version(self):
-        return (2,)
+        return (3,)
 
 
 class ArgmaxPool(_PoolCOp):
