@@ -2,7 +2,7 @@
 
 Every max-pool and dropout layer of each net, batch 128, float32:
     python experiments/benchmark_ops.py [--nets breeze net6] [--repeat 10]
-Prints milliseconds per call (best of ``--repeat``) and the speedup.
+Prints ms per call (best wall, mean CPU of ``--repeat``) and speedups.
 """
 import argparse
 

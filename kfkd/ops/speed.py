@@ -84,29 +84,37 @@ def time_layer(cls, shape, kwargs, repeat=10, seed=0):
     return min(walls), (time.process_time() - cpu0) / repeat
 
 
+def _row(net, kind, what, stock, custom):
+    """One printed line: wall and CPU milliseconds and their ratios."""
+    return "%-7s %-8s %-16s" % (net, kind, what) + "".join(
+        " %8.1f %8.1f %6.1fx" % (1e3 * s, 1e3 * c, s / c)
+        for s, c in zip(stock, custom))
+
+
 def compare(net_names=("breeze", "net6"), batch=128, repeat=10, out=print):
     """Print stock vs custom forward + backward times per layer and per net.
+
+    Both the best wall time and the mean CPU time per call (the CPU time is
+    the steadier figure on a shared machine).
 
     Returns
     -------
     dict
-        ``(net, kind) -> (stock seconds, custom seconds)``, best wall time
-        per training step summed over the net's layers of that kind.
+        ``(net, kind) -> (stock, custom)``, each ``(wall, cpu)`` seconds per
+        training step summed over the net's layers of that kind.
     """
     totals = {}
-    out("%-7s %-8s %-20s %10s %10s %8s" % ("net", "op", "input", "stock ms",
-                                          "custom ms", "speedup"))
+    out("%-7s %-8s %-16s" % ("net", "op", "input") + " %8s %8s %7s" % (
+        "stock", "custom", "wall") + " %8s %8s %7s" % ("stock", "custom",
+                                                       "CPU"))
     for net in net_names:
         for kind, shape, kwargs in op_layers(net, batch):
-            stock, custom = (time_layer(cls, shape, kwargs, repeat)[0]
+            stock, custom = (np.array(time_layer(cls, shape, kwargs, repeat))
                              for cls in PAIRS[kind])
-            out("%-7s %-8s %-20s %10.2f %10.2f %7.1fx" % (
-                net, kind, "x".join(map(str, shape)), 1e3 * stock,
-                1e3 * custom, stock / custom))
-            before = totals.get((net, kind), (0.0, 0.0))
+            out(_row(net, kind, "x".join(map(str, shape)), stock, custom))
+            zero = (np.zeros(2), np.zeros(2))
+            before = totals.get((net, kind), zero)
             totals[net, kind] = (before[0] + stock, before[1] + custom)
     for (net, kind), (stock, custom) in sorted(totals.items()):
-        out("%-7s %-8s %-20s %10.2f %10.2f %7.1fx" % (
-            net, kind, "all layers", 1e3 * stock, 1e3 * custom,
-            stock / custom))
+        out(_row(net, kind, "all layers", stock, custom))
     return totals
