@@ -2,9 +2,10 @@
 
 For every ``MaxPool2DLayer`` and ``DropoutLayer`` of a net (as
 :func:`kfkd.nets.build` makes it, batch ``batch``), compiles
-``x -> d(sum(layer(x) * w))/dx`` once with the stock Lasagne layer and once
-with its :mod:`kfkd.layers` twin and times the calls.  Speed is printed,
-never asserted (``experiments/benchmark_ops.py`` is the command).
+``x -> (sum(layer(x) * w), its gradient)`` once with the stock Lasagne
+layer and once with its :mod:`kfkd.layers` twin and times the calls.
+Speed is printed, never asserted (``experiments/benchmark_ops.py`` is the
+command).
 
 Examples
 --------
@@ -72,8 +73,11 @@ def time_layer(cls, shape, kwargs, repeat=10, seed=0):
     x = T.TensorType(theano.config.floatX, (False,) * len(shape))("x")
     rng = np.random.RandomState(seed)
     w = theano.shared(rng.randn(*layer.output_shape).astype(x.dtype))
-    grad = T.grad((layer.get_output_for(x, deterministic=False) * w).sum(), x)
-    fn = theano.function([x], grad)
+    cost = (layer.get_output_for(x, deterministic=False) * w).sum()
+    # the cost makes the forward pass run; borrow: the gradient's buffer is
+    # reused between calls, as an intermediate of a training function is
+    fn = theano.function([x], [cost, theano.Out(T.grad(cost, x),
+                                                borrow=True)])
     xv = rng.randn(*shape).astype(x.dtype)
     fn(xv)
     walls, cpu0 = [], time.process_time()
