@@ -1,7 +1,9 @@
 """Layers that Lasagne 0.1 lacks, written as Lasagne layers.
 
 Each is a small :class:`lasagne.layers.Layer` subclass with its Theano
-expression in ``get_output_for``.
+expression in ``get_output_for``: batch normalisation, and drop-in twins of
+Lasagne's ``MaxPool2DLayer`` and ``DropoutLayer`` computed by kfkd's C ops
+(:mod:`kfkd.ops`), same constructors, shapes and parameters.
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
