@@ -50,6 +50,7 @@ from . import checks
 from .augment import Augmenter, EXPOSURE_METHODS
 from .errors import UsageError
 from .fileio import write_json
+from .splits import DEFAULT_SPLIT, SPLITS
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
            "UPDATES", "add_options", "add_split_options",
@@ -354,11 +355,20 @@ def net_param(text):
     return key, _value(value)
 
 
-def add_split_options(parser):
+def add_split_options(parser, split_default=DEFAULT_SPLIT):
     """Add the data options of a command that loads the validation split:
-    ``--data-dir``, ``--val-fraction``, ``--limit``."""
+    ``--data-dir``, ``--split``, ``--val-fraction``, ``--limit``.
+
+    ``split_default`` is said in ``--split``'s help; the option's value is
+    None unless given (``kfkd evaluate`` then takes the model's own split,
+    :func:`kfkd.splits.recorded_split`; the others
+    :data:`kfkd.splits.DEFAULT_SPLIT`)."""
     parser.add_argument("--data-dir", help="folder with training.csv(.gz) "
                         "etc. (default: $KFKD_DATA_DIR)")
+    parser.add_argument("--split", choices=SPLITS,
+                        help="validation faces: whole groups of likely the "
+                        "same person, or random rows (default: %s)"
+                        % split_default)
     parser.add_argument("--val-fraction", type=checks.fraction, default=None,
                         help="validation share of training.csv (default "
                         "0.2)")

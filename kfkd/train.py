@@ -154,8 +154,16 @@ class Trainer(object):
         return self.config.to_training(self.augmenter)
 
     # -- Theano functions ----------------------------------------------------
-    def compile_functions(self, layer):
+    def compile_functions(self, layer, profile=None):
         """Compile the training and prediction functions of ``layer``'s net.
+
+        Parameters
+        ----------
+        layer : lasagne.layers.Layer
+            The net's output layer.
+        profile : theano.compile.profiling.ProfileStats, optional
+            Collects the training function's time per op (Theano's
+            profiler; :func:`kfkd.benchmark.profile_train_step`).
 
         Returns
         -------
@@ -192,7 +200,8 @@ class Trainer(object):
             raise ValueError("update must be 'nesterov' or 'adam', got %r"
                              % self.update)
         train_fn = theano.function([input_var, targets, mask], data_loss,
-                                   updates=updates, name="train")
+                                   updates=updates, name="train",
+                                   profile=profile)
         val_out = lasagne.layers.get_output(layer, deterministic=True)
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
@@ -220,7 +229,9 @@ class Trainer(object):
             (:func:`warm_start`: all of them, or all but the output layer
             when ``train.schema`` differs).  Recorded as ``init_model`` (its
             folder) in the training settings; ``init_val_rmse_px_`` is the
-            validation RMSE before the first update.
+            validation RMSE before the first update.  ``val.split`` (a
+            split of :func:`kfkd.splits.load_split`) is recorded as
+            ``split`` in the training settings.
         on_epoch : callable, optional
             ``on_epoch(row) -> bool``, called after every epoch (after its
             checkpoint) with the epoch's ``history_`` row; True stops
@@ -246,6 +257,8 @@ class Trainer(object):
         """
         rng = np.random.RandomState(self.seed)
         model, train_fn, lr, mom = self._build(train, init_model)
+        if getattr(val, "split", None) is not None:  # for kfkd evaluate
+            model.training["split"] = dict(val.split)
         train_images = model.preprocess(train.images)
         self.init_val_rmse_px_ = (rmse(model.predict(val.images),
                                        val.keypoints)
