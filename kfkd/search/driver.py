@@ -255,14 +255,24 @@ class Driver(object):
                 self._start(slot)
         return False, shown
 
-    def _abort(self, study, storage, bar):
+    def _abort(self, study, storage, bar, summary):
         """Stop the workers, fail their trials, keep what finished."""
         self.stop_workers()
         self._note_exits_quietly()
         fail_orphans(study, storage, (), self.exits)
         bar.close()
+        summary()
         with contextlib.suppress(Exception):  # keep what finished
             write_outputs(study, self.space, self.study_dir)
+
+    def _summary(self, study, started, before):
+        """Print the run's summary (:func:`summary_lines`) unless quiet;
+        ``before``: the trials finished when the run started."""
+        if self.verbose:
+            print("\n".join(summary_lines(
+                study, self.space.rungs, time.time() - started,
+                sum(t.state != TrialState.FAIL for t in before))),
+                  file=sys.stderr, flush=True)
 
     def run(self):
         """Run to completion; returns the best trial summary (``best.json``).
@@ -297,13 +307,10 @@ class Driver(object):
                 if not finished:
                     time.sleep(self.poll_seconds)
         except BaseException:
-            self._abort(study, storage, bar)
+            self._abort(study, storage, bar,
+                        lambda: self._summary(study, started, before))
             raise
         bar.close()
         self.stop_workers()
-        if self.verbose:
-            print("\n".join(summary_lines(
-                study, self.space.rungs, time.time() - started,
-                sum(t.state != TrialState.FAIL for t in before))),
-                  file=sys.stderr, flush=True)
+        self._summary(study, started, before)
         return write_outputs(study, self.space, self.study_dir)
