@@ -1,7 +1,7 @@
 """Multi-fidelity search without training: the rung schedule, the pruning
 decisions of asynchronous successive halving as the worker makes them
 (PruningReporter on the per-epoch rows a Trainer gives it), their record
-in a journal file that a resumed study keeps, pruned trials as finished,
+in a journal file or an SQLite database that a resumed study keeps, pruned trials as finished,
 the progress lines and summary (no data, no Theano, no worker process)."""
 import optuna
 import pytest
@@ -43,10 +43,11 @@ def test_a_space_declares_its_rungs(tmp_path):
         search.load_space(str(path))
 
 
-def journal_study(folder, rungs=Rungs(1, 2, 4)):
-    """The study ``s`` of space tiny in a journal file, as a process opens
-    it: the record of its rungs, the pruner rebuilt from that record."""
-    storage = search.open_storage(None, str(folder))
+def journal_study(folder, rungs=Rungs(1, 2, 4), url=None):
+    """The study ``s`` of space tiny in a journal file (or the database
+    ``url``), as a process opens it: the record of its rungs, the pruner
+    rebuilt from that record."""
+    storage = search.open_storage(url, str(folder))
     study = search.open_study(storage, "s", search.load_space("tiny"), 0)
     record_rungs(study, rungs)
     attach_pruner(study)
@@ -72,8 +73,13 @@ def run_curve(study, curve, max_epochs=4):
     return study.trials[trial.number]
 
 
-def test_pruning_decisions_are_recorded_and_kept_on_resume(tmp_path):
-    _, study = journal_study(tmp_path)
+# study.ask() on a database study with heartbeats (the workers claim
+# enqueued trials instead) warns that Optuna's heartbeat is for optimize()
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+@pytest.mark.parametrize("storage", ["journal", "sqlite"])
+def test_pruning_decisions_are_recorded_and_kept_on_resume(tmp_path, storage):
+    url = None if storage == "journal" else "sqlite:///%s/s.db" % tmp_path
+    _, study = journal_study(tmp_path, url=url)
     first = run_curve(study, [3.0, 2.5, 2.2, 2.0])
     worse = run_curve(study, [3.5, 3.4, 3.3, 3.2])
     better = run_curve(study, [2.8, 2.4, 2.1, 1.9])
@@ -91,12 +97,12 @@ def test_pruning_decisions_are_recorded_and_kept_on_resume(tmp_path):
     # pruner, the same records -- a 3.2 is now worse than the best half of
     # (3.0, 3.5, 2.8, 3.2) and is pruned, though the first trial (3.0)
     # was promoted
-    _, resumed = journal_study(tmp_path)
+    _, resumed = journal_study(tmp_path, url=url)
     assert study_rungs(resumed) == Rungs(1, 2, 4)
     again = run_curve(resumed, [3.2, 2.0, 1.8, 1.7])
     assert again.state == TrialState.PRUNED and again.value == 3.2
     with pytest.raises(SearchError, match="rungs"):
-        journal_study(tmp_path, Rungs(1, 3, 9))
+        journal_study(tmp_path, Rungs(1, 3, 9), url=url)
 
 
 def test_a_study_without_rungs_prunes_nothing(tmp_path):
