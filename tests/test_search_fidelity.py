@@ -157,3 +157,12 @@ def test_progress_lines_and_summary(tmp_path):
                           "1; 2 epochs, 20 s of training (40%); RMSE there: "
                           "best 3.000, median 3.500 px, 1 of 2 under 3.5 px")
     assert rows[0]["values"] == [3.0, 3.5]
+    # a running trial at a rung is not promoted until it trains beyond it
+    running = study.ask()
+    running.report(2.9, 1)
+    assert not running.should_prune()  # 2.9 is the best at rung 0
+    assert events.lines(study) == []
+    running.report(2.8, 2)
+    assert events.lines(study) == ["trial 2 [?] rung 0 (1 epoch): 2.900 px"
+                                   " -> promoted"]
+    study.tell(running, state=TrialState.FAIL)

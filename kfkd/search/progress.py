@@ -49,6 +49,11 @@ class TrialEvents(object):
     def _rung_lines(self, t):
         """Rungs passed since last time (promoted), the last one pruned."""
         lines, done = [], trial_rung(t)
+        if t.state == TrialState.RUNNING and self.rungs is not None:
+            # passed once it trains beyond the rung: the pruner records a
+            # rung's value before it decides
+            done = min(done, sum((t.last_step or 0) > e
+                                 for e in self.rungs.epochs))
         for k in range(self.rungs_shown.get(t.number, 0), done):
             pruned = t.state == TrialState.PRUNED and k == done - 1
             lines.append("%s %s: %.3f px -> %s" % (
