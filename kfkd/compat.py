@@ -24,6 +24,10 @@ before anything else, so that
                                                     >= 82 no longer ships pkg_resources)
    ===============================================  =====================================
 
+3. ``theano.scan`` (Lasagne's recurrent layers) compiles on CPython 3.11:
+   theano-pymc's Cython loop is built by :mod:`kfkd.compat_scan` the first
+   time Theano needs it.
+
 Examples
 --------
 >>> from kfkd import compat
@@ -43,6 +47,7 @@ __all__ = ["theano", "lasagne", "theano_flags", "default_compiledir",
            "blas_ldflags", "DeviceUnavailableError", "check_device"]
 
 
+from . import compat_scan  # noqa: E402  (imports theano lazily)
 from .devices import gpu_problem, is_gpu  # noqa: E402  (no theano)
 from .errors import DeviceUnavailableError  # noqa: E402
 
@@ -171,6 +176,10 @@ if importlib.util.find_spec("pkg_resources") is None:
 
     pkg_resources.get_distribution = _Distribution
     sys.modules["pkg_resources"] = pkg_resources
+
+
+# -- shim 5 (CPython 3.11): theano.scan's compiled loop ---------------------
+compat_scan.install()
 
 with warnings.catch_warnings():
     # setuptools' pkg_resources deprecation notice, raised by Lasagne's

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Lasagne 0.1's own test suite, run against kfkd.compat (README: Tests).
+#
+#   scripts/upstream_tests.sh [pytest args...]
+#
+# Fetches the Lasagne 0.1 sdist from PyPI into .upstream/ (git-ignored) once,
+# checks its sha256, unpacks it, installs the tests' own dependency (mock,
+# tests/upstream/requirements.txt, hash-pinned) into .upstream/site, and runs its lasagne/tests/ with this
+# checkout's .venv pytest and the harness plugin tests/upstream/lasagne_upstream.py
+# (kfkd.compat first; known failures from tests/upstream/expected_failures.txt
+# as strict xfails).  Arguments go to pytest; test paths are relative to
+# lasagne/tests, e.g.
+#   scripts/upstream_tests.sh layers/test_recurrent.py -x
+#   scripts/upstream_tests.sh layers/test_pool.py \
+#       --lasagne-layer MaxPool2DLayer=kfkd.ops.pool:MaxPool2DLayer
+# Theano's compile cache is kfkd's (KFKD_THEANO_CACHE overrides it).
+# Exit status: pytest's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+version=0.1
+sha256=3c634ecab67e43e4f18520932bfd88bd3c678ec723c48177f18799dab2411233
+dir=$repo/.upstream
+sdist=$dir/Lasagne-$version.tar.gz
+src=$dir/Lasagne-$version
+py=$repo/.venv/bin/python
+
+verified() { echo "$sha256  $sdist" | sha256sum --check --status; }
+mkdir -p "$dir"
+if [ ! -f "$sdist" ] || ! verified; then
+  rm -rf "$sdist" "$src"
+  echo "upstream: fetching Lasagne==$version (sdist) from PyPI"
+  "$py" -m pip download --quiet --no-binary :all: --no-deps \
+    "Lasagne==$version" --dest "$dir"
+  if ! verified; then
+    echo "upstream: FAIL: $sdist does not have the pinned sha256 $sha256" >&2
+    rm -f "$sdist"
+    exit 1
+  fi
+fi
+# The tests' own dependency (mock), hash-pinned, beside the sdist.
+site=$dir/site
+reqs=$repo/tests/upstream/requirements.txt
+if [ ! -f "$site/.kfkd-installed" ] || [ "$reqs" -nt "$site/.kfkd-installed" ]; then
+  rm -rf "$site"
+  "$py" -m pip install --quiet --no-deps --require-hashes --target "$site" -r "$reqs"
+  touch "$site/.kfkd-installed"
+fi
+if [ ! -f "$src/.kfkd-unpacked" ]; then
+  rm -rf "$src"
+  tar -xzf "$sdist" -C "$dir"
+  touch "$src/.kfkd-unpacked"
+fi
+
+# The tests' folder is the working directory (so pytest's test ids and the
+# expected-failure list read layers/test_pool.py::...), but neither it nor
+# the sdist's root is on sys.path: `lasagne` is the installed one.
+cd "$src/lasagne/tests"
+[ $# -gt 0 ] || set -- .
+PYTHONPATH="$repo:$repo/tests/upstream:$site${PYTHONPATH:+:$PYTHONPATH}" \
+  exec "$py" -m pytest -c "$repo/tests/upstream/pytest-upstream.ini" \
+  --rootdir "$src/lasagne/tests" --confcutdir "$src/lasagne/tests" "$@"
