@@ -58,20 +58,25 @@ def _resolve(spec):
     return getattr(obj, attr) if attr else obj
 
 
-def install_test_only_names():
-    """Provide :data:`TEST_ONLY_NAMES` (idempotent); after kfkd.compat."""
+def install_test_only_names(mp):
+    """Provide :data:`TEST_ONLY_NAMES` (after kfkd.compat).
+
+    Parameters
+    ----------
+    mp : pytest.MonkeyPatch
+        Records each change (``mp.undo()`` takes them back).
+    """
     for module, attr, provider in TEST_ONLY_NAMES:
-        value = _resolve(provider)
         parts = module.split(".")
-        for depth in range(1, len(parts) + 1):
+        for depth in range(2, len(parts) + 1):
             name = ".".join(parts[:depth])
             if name not in sys.modules:
-                sys.modules[name] = types.ModuleType(
-                    name, "kfkd upstream-test harness: Theano 0.7 name")
-            if depth > 1:
-                setattr(sys.modules[".".join(parts[:depth - 1])],
-                        parts[depth - 1], sys.modules[name])
-        setattr(sys.modules[module], attr, value)
+                mp.setitem(sys.modules, name, types.ModuleType(
+                    name, "kfkd upstream-test harness: Theano 0.7 name"))
+            mp.setattr(sys.modules[".".join(parts[:depth - 1])],
+                       parts[depth - 1], sys.modules[name], raising=False)
+        mp.setattr(sys.modules[module], attr, _resolve(provider),
+                   raising=False)
 
 
 def parse_substitution(text):
@@ -91,20 +96,25 @@ def parse_substitution(text):
     return name, module, cls
 
 
-def substitute_layer(name, replacement):
-    """Make ``lasagne.layers.<name>`` (and its defining module's) ``replacement``.
+def substitute_layer(mp, name, replacement):
+    """Make ``lasagne.layers.<name>`` ``replacement``, where tests import it.
+
+    Upstream's tests import layer classes from their defining modules inside
+    the tests (``from lasagne.layers.pool import MaxPool2DLayer``).  That
+    module is not edited: Lasagne 0.1's own classes call
+    ``super(MaxPool2DLayer, self)`` through its globals, so a replacement
+    that subclasses the stock class would recurse into itself.  Instead
+    ``sys.modules`` and ``lasagne.layers`` get a copy of the module whose
+    ``name`` is ``replacement``; ``lasagne.layers.<name>`` is swapped too.
 
     Parameters
     ----------
+    mp : pytest.MonkeyPatch
+        Records the swap (``mp.undo()`` takes it back).
     name : str
         A class in ``lasagne.layers``, e.g. ``'MaxPool2DLayer'``.
     replacement : type
         The class the tests should construct instead.
-
-    Returns
-    -------
-    callable
-        Undoes the swap.
 
     Raises
     ------
@@ -116,10 +126,16 @@ def substitute_layer(name, replacement):
     if not isinstance(original, type):
         raise pytest.UsageError("--lasagne-layer: lasagne.layers has no "
                                 "class %r" % name)
-    homes = [lasagne.layers, sys.modules[original.__module__]]
-    for home in homes:
-        setattr(home, name, replacement)
-    return lambda: [setattr(home, name, original) for home in homes]
+    home = sys.modules[original.__module__]
+    if not getattr(home, "_kfkd_view", False):
+        view = types.ModuleType(home.__name__, home.__doc__)
+        view.__dict__.update(home.__dict__)
+        view._kfkd_view = True
+        mp.setitem(sys.modules, home.__name__, view)
+        mp.setattr(lasagne.layers, home.__name__.rpartition(".")[2], view)
+        home = view
+    mp.setattr(home, name, replacement)
+    mp.setattr(lasagne.layers, name, replacement)
 
 
 def load_expected_failures(path=EXPECTED_FAILURES):
@@ -149,6 +165,14 @@ def load_expected_failures(path=EXPECTED_FAILURES):
     return entries
 
 
+#: This session's changes to Theano and Lasagne (undone at its end).
+_PATCHES = pytest.MonkeyPatch()
+
+
+def pytest_unconfigure(config):
+    _PATCHES.undo()
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--lasagne-layer", action="append", default=[], metavar="NAME=MOD:CLS",
@@ -159,7 +183,7 @@ def pytest_addoption(parser):
 def pytest_load_initial_conftests(early_config, parser, args):
     """Before upstream's conftests (``layers/conftest.py`` imports mock)."""
     from kfkd import compat  # noqa: F401  (theano + Lasagne shims first)
-    install_test_only_names()
+    install_test_only_names(_PATCHES)
 
 
 def pytest_configure(config):
@@ -167,7 +191,7 @@ def pytest_configure(config):
     config._kfkd_subs = []
     for text in config.getoption("lasagne_layer"):
         name, module, cls = parse_substitution(text)
-        substitute_layer(name, _resolve(module + ":" + cls))
+        substitute_layer(_PATCHES, name, _resolve(module + ":" + cls))
         config._kfkd_subs.append(text)
     config._kfkd_expected = load_expected_failures()
     config._kfkd_lasagne = lasagne.__file__
