@@ -1,24 +1,24 @@
 """pytest plugin: Lasagne 0.1's own test suite, run against kfkd.compat.
 
 Loaded by ``scripts/upstream_tests.sh`` (``-p lasagne_upstream``), which
-fetches the tests from Lasagne 0.1's PyPI sdist (``lasagne/tests/``, 23
-files; sha256 pinned in the script).  This plugin
+fetches the tests from Lasagne 0.1's PyPI sdist (``lasagne/tests/``, 21
+test files; sha256 pinned in the script).  This plugin
 
 1. imports :mod:`kfkd.compat` before any test module, so ``import lasagne``
    in the tests is the *installed* Lasagne 0.1, patched for theano-pymc
    1.1.2 exactly as kfkd runs it (the header names the file; a ``lasagne``
    imported from the sdist's own copy is refused);
-2. restores the few Theano-0.7 and Python-2-era names that only the *test
-   files* use (:data:`TEST_ONLY_NAMES`); the package's shims stay in
+2. restores the few Theano-0.7 names that only the *test files* use (:data:`TEST_ONLY_NAMES`); the package's shims stay in
    ``kfkd/compat.py``;
 3. marks the known failures of ``tests/upstream/expected_failures.txt`` as
    ``xfail(strict=True)``, so a known failure is reported with its reason
    and a fix shows up as a failing XPASS (then delete its line);
 4. optionally swaps Lasagne layer classes for others (``--lasagne-layer
    NAME=module:Class``, repeatable), so that upstream's layer tests can be
-   pointed at kfkd's own layers: ``lasagne.layers.NAME`` and the attribute
-   of the module that defines it (where the tests import it from, e.g.
-   ``lasagne.layers.pool.MaxPool2DLayer``) both become the given class.
+   pointed at kfkd's own layers: ``lasagne.layers.NAME`` and the name in
+   the module that defines it, where the tests import it from (e.g.
+   ``from lasagne.layers.pool import MaxPool2DLayer``), both become the
+   given class (:func:`substitute_layer`).
 
 Examples
 --------
@@ -205,27 +205,36 @@ def pytest_report_header(config):
                 ", ".join(config._kfkd_subs) or "none")]
 
 
+_TESTS = os.sep + os.path.join("lasagne", "tests") + os.sep
+
+
 def _test_id(item):
     """``item``'s id relative to the ``lasagne/tests`` folder."""
-    parts = str(item.path).replace(os.sep, "/").split("/lasagne/tests/")
-    return parts[-1] + item.nodeid[item.nodeid.index("::"):]
+    path = str(item.path).rpartition(_TESTS)[2].replace(os.sep, "/")
+    return path + item.nodeid[item.nodeid.index("::"):]
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items[:1]:
-        tests_dir = str(item.path).split(os.sep + "tests" + os.sep)[0]
-        if os.path.dirname(config._kfkd_lasagne) == tests_dir:
+        sdist_lasagne = str(item.path).rpartition(_TESTS)[0] + \
+            os.sep + "lasagne"
+        if os.path.dirname(config._kfkd_lasagne) == sdist_lasagne:
             raise pytest.UsageError(
                 "lasagne was imported from the sdist (%s), not the installed "
-                "package: do not run from the sdist's folder" % tests_dir)
+                "package: do not run from the sdist's folder" % sdist_lasagne)
     config._kfkd_marked = {}
+    files = set()
     for item in items:
         test_id = _test_id(item)
+        files.add(test_id.partition("::")[0])
         for pattern, reason in config._kfkd_expected.items():
             if fnmatch.fnmatchcase(test_id, pattern):
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
                 config._kfkd_marked[test_id] = reason
                 break
+    config._kfkd_stale = [
+        p for p in config._kfkd_expected if p.partition("::")[0] in files
+        and not any(fnmatch.fnmatchcase(t, p) for t in config._kfkd_marked)]
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -239,3 +248,6 @@ def pytest_terminal_summary(terminalreporter, config):
         write("%d x %s" % (len(ids), reason))
         for test_id in ids:
             write("    " + test_id)
+    for pattern in getattr(config, "_kfkd_stale", []):
+        write("listed but not collected (stale line?): " + pattern,
+              yellow=True)
