@@ -179,7 +179,7 @@ def build():
 
 class _BuildBeforeImport:
     """Meta-path hook: :func:`build` when Theano first imports its scan
-    extension (so only programs that use ``scan`` pay the ~20 s compile)."""
+    extension (so only programs that use ``scan`` pay the ~4 CPU-s compile)."""
 
     def find_spec(self, name, path=None, target=None):
         if name == _MODULE:

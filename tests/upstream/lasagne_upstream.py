@@ -201,7 +201,8 @@ def pytest_report_header(config):
     return ["kfkd upstream harness: lasagne from %s" % config._kfkd_lasagne,
             "  %d expected failures (%s), layer substitutions: %s" % (
                 len(config._kfkd_expected),
-                os.path.relpath(EXPECTED_FAILURES),
+                os.path.relpath(EXPECTED_FAILURES, os.path.dirname(
+                    os.path.dirname(HERE))),
                 ", ".join(config._kfkd_subs) or "none")]
 
 
