@@ -183,8 +183,8 @@ class _BuildBeforeImport:
 
     def find_spec(self, name, path=None, target=None):
         if name == _MODULE:
+            build()  # if it raises, the next import tries (and says) again
             sys.meta_path.remove(self)
-            build()
         return None  # the normal finders import Theano's module
 
 
