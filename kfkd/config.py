@@ -152,8 +152,9 @@ class TrainingConfig(object):
     :class:`kfkd.train.Trainer` for their meaning): ``net``,
     ``net_params``, ``update``, ``learning_rate``, ``learning_rate_end``,
     ``momentum``, ``momentum_end``, ``l1``, ``l2``, ``batch_size``,
-    ``max_epochs``, ``max_minutes``, ``patience``, ``exposure``, ``seed``
-    and ``augment`` (an :class:`AugmentConfig`, or None for none).
+    ``max_epochs``, ``max_minutes``, ``patience``, ``exposure``, ``seed``,
+    ``engine`` (:data:`kfkd.nets.ENGINES`) and ``augment`` (an
+    :class:`AugmentConfig`, or None for none).
 
     Raises
     ------
@@ -188,6 +189,10 @@ class TrainingConfig(object):
                            choices=(None,) + EXPOSURE_METHODS,
                            help="exposure correction of every image")
     seed: int = _field(0, checks.seed_int, int, flag="--seed")
+    engine: str = _field("custom", flag="--engine", choices=("custom",
+                                                             "stock"),
+                         help="pooling and dropout layers: kfkd's C ops "
+                         "(custom, default) or Lasagne's (stock)")
     augment: AugmentConfig = _field(None, factory=AugmentConfig)
 
     def __post_init__(self):

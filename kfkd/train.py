@@ -115,7 +115,8 @@ class Trainer(object):
         epochs (validation RMSE); ``exposure``: exposure correction
         (:func:`kfkd.augment.equalize_exposure`) of every image, in training
         and (through the saved model) prediction; ``seed``: seeds weights,
-        dropout, batch order and augmentation; ``augment``: the
+        dropout, batch order and augmentation; ``engine``: the pooling and
+        dropout layers (:data:`kfkd.nets.ENGINES`); ``augment``: the
         :class:`kfkd.augment.Augmenter` applied to every mini-batch.
     augmenter : kfkd.augment.Augmenter, optional
         Instead of ``config.augment``'s (e.g. one with a keypoint schema).
@@ -289,7 +290,7 @@ class Trainer(object):
         ``init_model`` if given, compiled; -> (model, train_fn, lr, mom)."""
         lasagne.random.set_rng(np.random.RandomState(self.seed + 1))
         layer = nets.build(self.net, n_outputs=train.schema.n_outputs,
-                           **self.net_params)
+                           engine=self.engine, **self.net_params)
         init_output_bias(layer, train.keypoints)
         training = self.get_params()
         if init_model is not None:
