@@ -163,7 +163,7 @@ class Trainer(object):
             The net's output layer.
         profile : theano.compile.profiling.ProfileStats, optional
             Collects the training function's time per op (Theano's
-            profiler; :func:`kfkd.benchmark.profile_train_step`).
+            profiler; :func:`kfkd.timing.profile_train_step`).
 
         Returns
         -------
