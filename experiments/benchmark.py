@@ -2,9 +2,11 @@
 
     python experiments/benchmark.py [--nets net1,net2,net6,breeze]
         [--batches 3] [--batch-size 128] [--data-dir D]
+        [--peer torch] [--threads N] [--profile]
 
 The same as ``kfkd benchmark`` (:func:`kfkd.benchmark.run` says what is
-measured and printed).
+measured and printed; ``--peer torch`` adds each net's PyTorch twin,
+:mod:`kfkd.peer`).
 """
 import os
 import sys

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python experiments/make_submission.py [--model M] [--data-dir D]
+    python experiments/make_submission.py [--model M] [--data-dir D] [--tta flip]
         [--out submission.csv] [--test-csv T] [--lookup L]
 
 The same as ``kfkd submit``: the default model is the shipped reference

@@ -18,8 +18,8 @@ import sys
 import time
 
 from .checks import positive_float, positive_int, seed_int
-from .config import (TrainingConfig, add_split_options,
-                     add_train_arguments)
+from .config import TrainingConfig
+from .options import add_split_options, add_train_arguments
 from . import search
 from .data import (DataError, DataNotFoundError, find_file, load_test,
                    resolve_data_dir)
@@ -30,7 +30,8 @@ from .fileio import check_output_folder, read_json
 from .occlusion import command as occlusion_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
-from .splits import VAL_FRACTION, load_split, split_sizes
+from .predictor import TTA, with_tta
+from .splits import VAL_FRACTION, load_split, recorded_split, split_sizes
 from .submission import (SubmissionError, make_submission,
                          write_predictions)
 
@@ -96,7 +97,12 @@ def build_parser():
     p.add_argument("--limit", type=positive_int,
                    help="use only the first N faces")
     p.add_argument("--join", action="store_true", help="only run workers on "
-                   "an existing study (e.g. from another machine)")
+                   "an existing study (e.g. from another machine); its "
+                   "space, seed and trials come from the study")
+    p.add_argument("--heartbeat", type=positive_int, metavar="SECONDS",
+                   help="a new database study: seconds between a worker's "
+                   "heartbeats (default 10); a trial silent for 4 of them "
+                   "is failed and retried")
     p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("plot-search", help="redraw a study's results.csv, "
@@ -128,7 +134,9 @@ def _add_model_parsers(sub):
                        "split")
     p.add_argument("--model", help="model folder (default: the shipped "
                    "reference model)")
-    add_split_options(p)
+    add_split_options(p, split_default="the split the model was trained "
+                      "with; random for models that record none")
+    _add_tta_option(p)
 
     p = sub.add_parser("predict", help="keypoints for every face of a "
                        "test.csv")
@@ -137,6 +145,7 @@ def _add_model_parsers(sub):
     p.add_argument("--csv", help="test.csv(.gz) (default: DATA_DIR/test.csv)")
     p.add_argument("--data-dir")
     p.add_argument("--out", required=True, help="predictions CSV to write")
+    _add_tta_option(p)
 
     p = sub.add_parser("submit", help="a Kaggle submission (RowId,Location) "
                        "for test.csv and IdLookupTable.csv")
@@ -154,6 +163,21 @@ def _add_benchmark_parser(sub):
                    help="timed mini-batches per measurement")
     p.add_argument("--batch-size", type=positive_int, default=128)
     p.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
+    p.add_argument("--peer", choices=["torch"],
+                   help="also measure each net's PyTorch twin, NCHW and "
+                   "channels_last, print kfkd / PyTorch ratios and kfkd's "
+                   "training-step profile (needs pip install torch==2.13.0, "
+                   "not a kfkd dependency)")
+    p.add_argument("--threads", type=positive_int,
+                   help="threads of Theano's BLAS and of PyTorch (default: "
+                   "the number of cores)")
+    p.add_argument("--profile", action="store_true",
+                   help="print the share of each Theano op class in each "
+                   "net's training step")
+    p.add_argument("--engines", default="custom",
+                   help="comma-separated engines each net is measured with: "
+                   "custom (kfkd's C ops), stock (Lasagne's layers); "
+                   "default custom")
 
 
 def _add_submit_args(p):
@@ -168,6 +192,15 @@ def _add_submit_args(p):
                    "DATA_DIR/IdLookupTable.csv)")
     p.add_argument("--out", default="submission.csv",
                    help="submission CSV to write (default: submission.csv)")
+    _add_tta_option(p)
+
+
+def _add_tta_option(p):
+    """``--tta``: test-time augmentation (:func:`kfkd.predictor.with_tta`)."""
+    p.add_argument("--tta", choices=TTA, default="none",
+                   help="test-time augmentation: 'flip' averages each "
+                   "face's keypoints with its mirror image's, mapped back "
+                   "(twice the prediction time; default none)")
 
 
 # -- checks across options, before any data loads or anything compiles ------
@@ -216,6 +249,23 @@ def _check_net(config):
     return config.replace(net_params=params)
 
 
+def _check_benchmark(args):
+    """Every net of ``--nets`` exists; ``--peer torch`` finds torch."""
+    from . import nets, peer  # the Theano boundary
+
+    for name in args.nets.split(","):
+        try:
+            nets.check_params(name, {})
+        except UsageError as e:
+            raise UsageError("--nets: %s" % e)
+    for engine in args.engines.split(","):
+        if engine not in nets.ENGINES:
+            raise UsageError("--engines: unknown engine %r; known: %s" % (
+                engine, ", ".join(sorted(nets.ENGINES))))
+    if args.peer is not None:
+        peer.import_torch()
+
+
 def _check_train(args):
     # a model folder: not a file, and not another model unless --overwrite
     check_output_folder(args.out, args.overwrite)
@@ -239,7 +289,7 @@ def _check_detect(args):
 CHECKS = {"train": _check_train, "evaluate": _check_split,
           "search": _check_search, "predict": _check_predict,
           "submit": _check_predict, "detect": _check_detect,
-          "video": _check_predict}
+          "video": _check_predict, "benchmark": _check_benchmark}
 
 
 def check_args(args):
@@ -263,10 +313,15 @@ def check_args(args):
         check(args)
 
 
-def _split_kwargs(args):
-    kwargs = {"data_dir": args.data_dir, "limit": args.limit}
-    if args.val_fraction is not None:
-        kwargs["val_fraction"] = args.val_fraction
+def _split_kwargs(args, recorded=None):
+    """:func:`kfkd.splits.load_split`'s arguments: ``recorded`` (a model's
+    split, :func:`kfkd.splits.recorded_split`) with the options given on
+    top."""
+    kwargs = dict(recorded or {}, data_dir=args.data_dir)
+    for key, option in (("method", "split"), ("val_fraction", "val_fraction"),
+                        ("limit", "limit")):
+        if getattr(args, option) is not None:
+            kwargs[key] = getattr(args, option)
     return kwargs
 
 
@@ -292,9 +347,13 @@ def cmd_evaluate(args):
     from .model import load_model  # the Theano boundary
 
     model = load_model(args.model)  # validated in 0.4 s, nothing compiled
-    _, val = load_split(**_split_kwargs(args))
-    metrics = model.metrics(val)
-    print("validation faces: %d" % metrics["n_faces"])
+    kwargs = _split_kwargs(args, recorded_split(model.training))
+    _, val = load_split(**kwargs)
+    metrics = with_tta(model, args.tta).metrics(val)
+    print("validation faces: %d (%s split%s%s)" % (
+        metrics["n_faces"], kwargs["method"], ", first %d faces"
+        % kwargs["limit"] if kwargs.get("limit") else "",
+        ", flip test-time augmentation" if args.tta == "flip" else ""))
     print("RMSE (all labelled coordinates): %.4f px" % metrics["val_rmse_px"])
     print("Kaggle metric (RMSE over %d lookup-style rows, clipped to [0, 96]): "
           "%.4f px" % (int(val.mask.sum()), metrics["lookup_rmse_px"]))
@@ -308,7 +367,7 @@ def cmd_predict(args):
     from .model import load_model  # the Theano boundary
 
     test = load_test(args.csv or find_file("test.csv", args.data_dir))
-    model = load_model(args.model)
+    model = with_tta(load_model(args.model), args.tta)
     predictions = model.predict(test.images)
     write_predictions(args.out, test.image_ids, predictions, model.schema)
     print("wrote %d faces to %s" % (len(test), args.out), file=sys.stderr)
@@ -320,8 +379,8 @@ def cmd_submit(args):
     started = time.time()
     test_path = args.test_csv or find_file("test.csv", args.data_dir)
     lookup_path = args.lookup or find_file("IdLookupTable.csv", args.data_dir)
-    summary = make_submission(load_model(args.model), test_path, lookup_path,
-                              args.out)
+    summary = make_submission(with_tta(load_model(args.model), args.tta),
+                              test_path, lookup_path, args.out)
     print("wrote %s: %d rows (RowId,Location) for %d images in %.1f s" % (
         args.out, summary["rows"], summary["images"], time.time() - started))
     return summary
@@ -331,7 +390,9 @@ def cmd_benchmark(args):
     from . import benchmark  # the Theano boundary
 
     return benchmark.run(args.nets, args.batches, args.batch_size,
-                         args.data_dir)
+                         args.data_dir, peer_name=args.peer,
+                         threads=args.threads, profile=args.profile,
+                         engines_text=args.engines)
 
 
 def cmd_search(args):
@@ -342,12 +403,12 @@ def cmd_search(args):
     driver = search.Driver(space, study, args.trials, devices, args.out,
                            args.storage, args.data_dir, args.limit,
                            args.minutes_per_trial, args.seed, args.join,
-                           verbose=not args.quiet)
+                           verbose=not args.quiet, heartbeat=args.heartbeat)
     resolve_data_dir(args.data_dir)  # fail here, in one line, not per worker
     driver.open()  # storage URL, database, resume with another seed: one line
     print("study %s: %d trials of space %s on %s (%d thread(s) each), "
           "%s min per trial -> %s" % (
-              study, args.trials, space.name, ",".join(devices),
+              study, driver.n_trials, driver.space.name, ",".join(devices),
               driver.threads, args.minutes_per_trial,
               os.path.join(args.out, study)), file=sys.stderr)
     best = driver.run()
@@ -364,6 +425,8 @@ def cmd_plot_search(args):
     space = search.study_space(study)
     best = search.write_outputs(study, space, study_dir)
     print("redrew %s (best trial %s)" % (study_dir, best.get("number")))
+    if best.get("importances_note"):  # too few trials for the importances
+        print(best["importances_note"])
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,

@@ -44,7 +44,8 @@ import types
 import warnings
 
 __all__ = ["theano", "lasagne", "theano_flags", "default_compiledir",
-           "blas_ldflags", "DeviceUnavailableError", "check_device"]
+           "blas_ldflags", "set_blas_threads", "DeviceUnavailableError",
+           "check_device"]
 
 
 from . import compat_scan  # noqa: E402  (imports theano lazily)
@@ -75,6 +76,32 @@ def blas_ldflags():
     to numpy's gemm (slower, but correct).
     """
     return "-lopenblas" if ctypes.util.find_library("openblas") else ""
+
+
+def set_blas_threads(n):
+    """Set the threads of the system OpenBLAS that Theano links, now.
+
+    OpenBLAS reads ``OPENBLAS_NUM_THREADS`` once, when it loads; this calls
+    its ``openblas_set_num_threads`` instead, so it also works after Theano
+    has loaded it (the process holds one copy of the library).
+
+    Parameters
+    ----------
+    n : int
+        Threads (>= 1).
+
+    Returns
+    -------
+    int or None
+        The thread count OpenBLAS now uses, or None where Theano uses no
+        system OpenBLAS (``blas__ldflags`` without ``-lopenblas``).
+    """
+    name = ctypes.util.find_library("openblas")
+    if not name or "openblas" not in theano.config.blas__ldflags:
+        return None
+    library = ctypes.CDLL(name)
+    library.openblas_set_num_threads(int(n))
+    return int(library.openblas_get_num_threads())
 
 
 def _parse_flags(text):

@@ -309,7 +309,19 @@ class KeypointData(object):
     path : str
     genuine : str or None
         Which genuine Kaggle file this is, if its sha256 says so.
+    split : dict or None
+        Set by :func:`kfkd.splits.load_split` on the two sides of a split:
+        how they were drawn (``method``, ``val_fraction``, ``seed``,
+        ``limit``); None otherwise (a :meth:`subset` is no longer a split).
+    groups : ndarray, (N,) int, or None
+        Set by :func:`kfkd.splits.load_split` on the two sides of a grouped
+        split: each face's group (:func:`kfkd.people.group_faces`).
+    rows : ndarray, (N,) int, or None
+        Set by :func:`kfkd.splits.load_split`: each face's data row in the
+        file (0-based).
     """
+
+    split = groups = rows = None
 
     def __init__(self, images, keypoints, schema, path="", genuine=None):
         self.images, self.keypoints = images, keypoints

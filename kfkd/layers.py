@@ -1,16 +1,25 @@
 """Layers that Lasagne 0.1 lacks, written as Lasagne layers.
 
 Each is a small :class:`lasagne.layers.Layer` subclass with its Theano
-expression in ``get_output_for``.
+expression in ``get_output_for``: batch normalisation, and drop-in twins of
+Lasagne's ``MaxPool2DLayer`` and ``DropoutLayer`` computed by kfkd's C ops
+(:mod:`kfkd.ops`), same constructors, shapes and parameters.
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
+import numpy as np
 import theano
 import theano.tensor as T
 from lasagne import init, nonlinearities
-from lasagne.layers import Layer, NonlinearityLayer
+from lasagne.layers import (DropoutLayer, Layer, MaxPool2DLayer,
+                            NonlinearityLayer)
+from lasagne.random import get_rng
 
-__all__ = ["BatchNormLayer", "batch_norm"]
+from .ops.dropout import PhiloxDropout
+from .ops.pool import ArgmaxPool
+
+__all__ = ["BatchNormLayer", "batch_norm", "ArgmaxPool2DLayer",
+           "PhiloxDropoutLayer"]
 
 
 class BatchNormLayer(Layer):
@@ -110,3 +119,90 @@ def batch_norm(layer, **kwargs):
         layer = NonlinearityLayer(layer, nonlinearity,
                                   name=name and name + "_nl")
     return layer
+
+
+class ArgmaxPool2DLayer(MaxPool2DLayer):
+    """Lasagne's ``MaxPool2DLayer`` by :class:`kfkd.ops.pool.ArgmaxPool`.
+
+    Same constructor, output shape and forward values as ``MaxPool2DLayer``
+    (no parameters); the forward pass records each window's arg-max so the
+    backward pass is a scatter (:class:`kfkd.ops.pool.ArgmaxUnpool`) instead
+    of Theano's recomputing ``MaxPoolGrad``.  On tied maxima only the first
+    (row-major) input gets the gradient.
+
+    Parameters
+    ----------
+    incoming, pool_size, stride, pad, ignore_border, **kwargs
+        As ``MaxPool2DLayer``: input ``(N, C, H, W)``, output
+        ``(N, C, H', W')`` with ``H' = H // 2`` for ``pool_size=2``.
+
+    Raises
+    ------
+    ValueError
+        ``pad >= pool_size``, or padding with ``ignore_border=False``.
+
+    Examples
+    --------
+    >>> from kfkd.layers import ArgmaxPool2DLayer
+    >>> layer = ArgmaxPool2DLayer((None, 16, 96, 96), 2)
+    >>> layer.output_shape
+    (None, 16, 48, 48)
+    """
+
+    def __init__(self, incoming, pool_size, stride=None, pad=(0, 0),
+                 ignore_border=True, **kwargs):
+        super(ArgmaxPool2DLayer, self).__init__(
+            incoming, pool_size, stride, pad, ignore_border, **kwargs)
+        self.op = ArgmaxPool(self.pool_size, self.stride, self.pad,
+                             self.ignore_border)
+
+    def get_output_for(self, input, **kwargs):
+        return self.op(input)[0]
+
+
+class PhiloxDropoutLayer(DropoutLayer):
+    """Lasagne's ``DropoutLayer`` by :class:`kfkd.ops.dropout.PhiloxDropout`.
+
+    Same constructor and semantics as ``DropoutLayer`` (drop with
+    probability ``p``, scale the kept inputs by ``1 / (1 - p)`` if
+    ``rescale``, identity when ``deterministic``), and it draws its seed
+    from ``lasagne.random.get_rng()`` exactly as ``DropoutLayer`` does, so
+    the weights of a net built with either are the same.  The mask is a
+    Philox4x32-10 function of (seed, step, element index): ``step`` is a
+    shared ``int64`` counter (:attr:`step`) that every compiled function
+    using the training output advances by one per call through its
+    ``default_update``, so a trainer needs no extra updates, and the masks
+    of a run repeat exactly when the seed and step do.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    p : float in [0, 1)
+        A Python number (a symbolic ``p`` is not supported).
+    rescale : bool
+
+    Raises
+    ------
+    ValueError
+        ``p`` outside [0, 1).
+
+    Examples
+    --------
+    >>> from kfkd.layers import PhiloxDropoutLayer
+    >>> layer = PhiloxDropoutLayer((None, 256), p=0.3)
+    >>> int(layer.step.get_value())
+    0
+    """
+
+    def __init__(self, incoming, p=0.5, rescale=True, **kwargs):
+        Layer.__init__(self, incoming, **kwargs)
+        self.p, self.rescale = p, rescale
+        self.seed = int(get_rng().randint(1, 2147462579))
+        self.op = PhiloxDropout(p, self.seed, rescale)
+        self.step = theano.shared(np.int64(0), name="dropout_step")
+        self.step.default_update = self.step + 1
+
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.p == 0:
+            return input
+        return self.op(input, self.step)

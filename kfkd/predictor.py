@@ -18,14 +18,22 @@ loaded by :func:`kfkd.model.load_model` and offer the same protocol,
                        atomic_folder`)
 =====================  =====================================================
 
-numpy only: no Theano here.
+Test-time augmentation wraps a predictor (:func:`with_tta`,
+:class:`FlipAverage`).  numpy only: no Theano here.
 """
 import json
 
+import numpy as np
+
 from .errors import ModelError
 from .metrics import lookup_rmse, per_keypoint_rmse, rmse
+from .transforms import flip_horizontal
 
-__all__ = ["Predictor", "ModelNotFoundError", "read_json_file"]
+__all__ = ["Predictor", "ModelNotFoundError", "read_json_file", "TTA",
+           "FlipAverage", "with_tta"]
+
+#: Test-time augmentations of :func:`with_tta` (``--tta``).
+TTA = ("none", "flip")
 
 
 class ModelNotFoundError(ModelError, FileNotFoundError):
@@ -108,3 +116,86 @@ def read_json_file(path):
         raise ModelError("%s: expected a JSON object, got a %s"
                          % (path, type(spec).__name__))
     return spec
+
+
+class FlipAverage(Predictor):
+    """Flip test-time augmentation: the mean of a predictor's keypoints for
+    a face and, mapped back, for its mirror image.
+
+    The mirrored face's prediction is mirrored back by
+    :func:`kfkd.transforms.flip_horizontal` (``x -> 96 - x``, ``left_*``
+    and ``right_*`` columns swapped through the schema's flip pairs), the
+    same mirror the training augmentation uses; the two are averaged
+    coordinate by coordinate.  Nouri (2014) trains with these flips; the
+    averaging is the usual test-time form of that symmetry.  Costs two
+    predictions per face.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        Its other attributes (``training``, ``net``, ...) are this
+        object's too.
+
+    Examples
+    --------
+    >>> from kfkd.keypoints import KeypointSchema
+    >>> class Constant(Predictor):  # the same keypoints for every face
+    ...     schema = KeypointSchema.kaggle()
+    ...     def predict(self, images, batch_size=256):
+    ...         return np.tile(np.arange(30, dtype=np.float32), (len(images), 1))
+    >>> FlipAverage(Constant()).predict(np.zeros((2, 1, 96, 96)))[0, :4].tolist()
+    [47.0, 2.0, 49.0, 2.0]
+    """
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+        self.schema, self.folder = predictor.schema, predictor.folder
+
+    def __getattr__(self, name):
+        if name == "predictor":  # not set yet: no recursion
+            raise AttributeError(name)
+        return getattr(self.predictor, name)
+
+    def __repr__(self):
+        return "FlipAverage(%r)" % (self.predictor,)
+
+    def predict(self, images, batch_size=256):
+        """Keypoints for faces (:meth:`Predictor.predict`), ``(N, 2K)``
+        float32 pixels: the mean of the plain and the mirrored-back
+        predictions."""
+        plain = self.predictor.predict(images, batch_size)
+        mirrored = flip_horizontal(images, None)[0]
+        back = flip_horizontal(mirrored, self.predictor.predict(
+            mirrored, batch_size), self.schema)[1]
+        return ((plain + back) / np.float32(2)).astype(np.float32)
+
+    def describe(self):
+        """The wrapped predictor's description, with ``tta: 'flip'``."""
+        return dict(self.predictor.describe(), tta="flip")
+
+    def save(self, folder, metrics=None):
+        """Refused: test-time augmentation is an option of prediction, not
+        part of a model folder (ModelError)."""
+        raise ModelError("%s: a flip test-time augmentation is not saved; "
+                         "save the model itself" % folder)
+
+
+def with_tta(predictor, tta="none"):
+    """``predictor`` with test-time augmentation ``tta`` (:data:`TTA`).
+
+    Parameters
+    ----------
+    predictor : Predictor
+    tta : {'none', 'flip'} or None
+        'flip': :class:`FlipAverage`; 'none' or None: ``predictor`` itself.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``tta``.
+    """
+    if tta in (None, "none"):
+        return predictor
+    if tta == "flip":
+        return FlipAverage(predictor)
+    raise ValueError("tta must be one of %s, got %r" % (", ".join(TTA), tta))

@@ -96,6 +96,8 @@ def train_specialists(base_model, train, val, config, out_dir,
         shutil.rmtree(work, ignore_errors=True)
     training = {"base_model": base_model.folder or repr(base_model),
                 "config": config, "groups": [[g, list(n)] for g, n in groups]}
+    if getattr(val, "split", None) is not None:  # for kfkd evaluate
+        training["split"] = dict(val.split)
     model = SpecialistModel(specialists, train.schema, training=training)
     metrics = model.metrics(val, extra={
         "base_val_rmse_px": base_model.metrics(val)["val_rmse_px"],

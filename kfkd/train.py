@@ -115,7 +115,8 @@ class Trainer(object):
         epochs (validation RMSE); ``exposure``: exposure correction
         (:func:`kfkd.augment.equalize_exposure`) of every image, in training
         and (through the saved model) prediction; ``seed``: seeds weights,
-        dropout, batch order and augmentation; ``augment``: the
+        dropout, batch order and augmentation; ``engine``: the pooling and
+        dropout layers (:data:`kfkd.nets.ENGINES`); ``augment``: the
         :class:`kfkd.augment.Augmenter` applied to every mini-batch.
     augmenter : kfkd.augment.Augmenter, optional
         Instead of ``config.augment``'s (e.g. one with a keypoint schema).
@@ -153,8 +154,16 @@ class Trainer(object):
         return self.config.to_training(self.augmenter)
 
     # -- Theano functions ----------------------------------------------------
-    def compile_functions(self, layer):
+    def compile_functions(self, layer, profile=None):
         """Compile the training and prediction functions of ``layer``'s net.
+
+        Parameters
+        ----------
+        layer : lasagne.layers.Layer
+            The net's output layer.
+        profile : theano.compile.profiling.ProfileStats, optional
+            Collects the training function's time per op (Theano's
+            profiler; :func:`kfkd.timing.profile_train_step`).
 
         Returns
         -------
@@ -189,7 +198,8 @@ class Trainer(object):
             raise ValueError("update must be 'nesterov' or 'adam', got %r"
                              % self.update)
         train_fn = theano.function([input_var, targets, mask], data_loss,
-                                   updates=updates, name="train")
+                                   updates=updates, name="train",
+                                   profile=profile)
         val_out = lasagne.layers.get_output(layer, deterministic=True)
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
@@ -217,7 +227,9 @@ class Trainer(object):
             (:func:`warm_start`: all of them, or all but the output layer
             when ``train.schema`` differs).  Recorded as ``init_model`` (its
             folder) in the training settings; ``init_val_rmse_px_`` is the
-            validation RMSE before the first update.
+            validation RMSE before the first update.  ``val.split`` (a
+            split of :func:`kfkd.splits.load_split`) is recorded as
+            ``split`` in the training settings.
 
         Returns
         -------
@@ -235,6 +247,8 @@ class Trainer(object):
         """
         rng = np.random.RandomState(self.seed)
         model, train_fn, lr, mom = self._build(train, init_model)
+        if getattr(val, "split", None) is not None:  # for kfkd evaluate
+            model.training["split"] = dict(val.split)
         train_images = model.preprocess(train.images)
         self.init_val_rmse_px_ = (rmse(model.predict(val.images),
                                        val.keypoints)
@@ -276,7 +290,7 @@ class Trainer(object):
         ``init_model`` if given, compiled; -> (model, train_fn, lr, mom)."""
         lasagne.random.set_rng(np.random.RandomState(self.seed + 1))
         layer = nets.build(self.net, n_outputs=train.schema.n_outputs,
-                           **self.net_params)
+                           engine=self.engine, **self.net_params)
         init_output_bias(layer, train.keypoints)
         training = self.get_params()
         if init_model is not None:

@@ -21,6 +21,18 @@ if [ ${#need[@]} -gt 0 ]; then
   command -v g++ >/dev/null || { echo "setup: Theano needs g++" >&2; exit 1; }
 fi
 
+# The tests run a throwaway PostgreSQL server for a study shared by several
+# machines (tests/conftest.py: postgres_url): Debian's postgresql package.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing postgresql (the tests' throwaway database server)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null \
+      || echo "setup: could not install postgresql; its test will be skipped"
+  else
+    echo "setup: no PostgreSQL server: sudo apt-get install postgresql (else its test is skipped)"
+  fi
+fi
+
 stamp=.venv/.kfkd-installed
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv

@@ -13,7 +13,8 @@ REAL_DATA_FIXTURES = {"data_dir", "training_data", "first_faces_split",
                       "split", "test_data", "smoke_figures"}
 #: Test files that read ../shared (photos, IMM, notebooks) without a fixture.
 REAL_DATA_FILES = {"test_pipeline.py", "test_notebooks.py", "test_poster.py",
-                   "test_search.py", "test_augment.py"}
+                   "test_search.py", "test_augment.py",
+                   "test_search_postgres.py"}
 
 
 def pytest_configure(config):
@@ -164,3 +165,123 @@ def kfkd_fails(capsys):
             "kfkd %s changed %s" % (" ".join(argv), untouched))
         return line
     return run
+
+
+# -- a throwaway PostgreSQL server -------------------------------------------------
+#: Where Debian's postgresql package puts the server programs.
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+def _postgres_bin():
+    """The folder of initdb and postgres (the newest Debian one, else PATH),
+    or None."""
+    import glob
+    import shutil
+    folders = sorted(glob.glob(POSTGRES_BIN_GLOB),
+                     key=lambda p: int(p.split("/")[-2]) if
+                     p.split("/")[-2].isdigit() else 0)
+    for folder in reversed(folders):
+        if os.access(os.path.join(folder, "initdb"), os.X_OK):
+            return folder
+    found = shutil.which("initdb")
+    return os.path.dirname(found) if found else None
+
+
+def _server_user():
+    """(uid, gid) to run the server as: postgres refuses to run as root, so
+    as root the ``postgres`` account (made by the package), else nobody."""
+    import pwd
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return entry.pw_uid, entry.pw_gid
+    pytest.fail("running as root with neither a postgres nor a nobody "
+                "account to run the PostgreSQL server as")
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(conninfo, server, log, timeout=60):
+    """Connect until the server answers; fail with its log if it died."""
+    import time
+    import psycopg
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with psycopg.connect(conninfo, autocommit=True,
+                                 connect_timeout=2) as conn:
+                conn.execute("CREATE DATABASE kfkd")
+            return
+        except psycopg.OperationalError:
+            if server.poll() is not None or time.time() > deadline:
+                with open(log) as f:
+                    pytest.fail("the PostgreSQL server did not start:\n"
+                                + f.read()[-2000:])
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server of Debian's ``postgresql`` package (15 here),
+    started for this session on 127.0.0.1 at a free port in a temporary
+    folder (under the ``postgres`` account when the tests run as root),
+    with password authentication and an empty database ``kfkd``; stopped
+    and deleted afterwards, whatever happens.  Yields the SQLAlchemy URL
+    ``postgresql+psycopg://kfkd:PASSWORD@127.0.0.1:PORT/kfkd``.  Skipped
+    (one line) only where the server programs are not installed
+    (scripts/setup.sh installs them)."""
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL server (initdb): apt-get install "
+                    "postgresql, or run scripts/setup.sh as root")
+    user = _server_user()
+    as_user = {} if user is None else {"user": user[0], "group": user[1],
+                                      "extra_groups": []}
+    root = tempfile.mkdtemp(prefix="kfkd-postgres-")
+    server = None
+    try:
+        with open(os.path.join(root, "pw"), "w") as f:
+            f.write("kfkd-test-pw\n")
+        if user is not None:
+            for path in (root, os.path.join(root, "pw")):
+                os.chown(path, *user)
+        data, log = os.path.join(root, "data"), os.path.join(root, "log")
+        subprocess.run([os.path.join(bin_dir, "initdb"), "-D", data, "-U",
+                        "kfkd", "--pwfile", os.path.join(root, "pw"), "-A",
+                        "scram-sha-256", "-E", "UTF8", "--locale", "C",
+                        "--no-sync"], check=True, capture_output=True,
+                       **as_user)
+        port = _free_port()
+        with open(log, "w") as out:
+            if user is not None:
+                os.chown(log, *user)
+            server = subprocess.Popen(
+                [os.path.join(bin_dir, "postgres"), "-D", data, "-p",
+                 str(port), "-h", "127.0.0.1", "-k", root, "-F", "-c",
+                 "full_page_writes=off", "-c", "synchronous_commit=off"],
+                stdout=out, stderr=subprocess.STDOUT, **as_user)
+        auth = "kfkd:kfkd-test-pw@127.0.0.1:%d" % port
+        _wait_ready("postgresql://%s/postgres" % auth, server, log)
+        yield "postgresql+psycopg://%s/kfkd" % auth
+    finally:
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGINT)  # "fast" shutdown
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        shutil.rmtree(root, ignore_errors=True)

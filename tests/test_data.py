@@ -366,16 +366,23 @@ def test_train_val_split_is_seeded_disjoint_and_covering():
         train_val_split(10, 1.0)
 
 
-def test_load_split_matches_train_val_split(data_dir, tmp_path):
+def test_load_split_random_matches_train_val_split(data_dir, tmp_path):
+    """The old random split, by option (tests/test_splits.py: grouped)."""
     (tmp_path / "training.csv").write_bytes(
         _head_bytes(data_dir, "training.csv", 101))  # 100 real faces
     faces = load_training(str(tmp_path / "training.csv"), verbose=False)
-    train, val = load_split(str(tmp_path), limit=80, verbose=False)
+    train, val = load_split(str(tmp_path), limit=80, verbose=False,
+                            method="random")
     tr, va = train_val_split(80, VAL_FRACTION, SPLIT_SEED)
     assert (len(train), len(val)) == (64, 16)
     np.testing.assert_array_equal(train.keypoints, faces.keypoints[tr])
     np.testing.assert_array_equal(val.images, faces.images[va])
-    again = load_split(str(tmp_path), limit=80, verbose=False)[1]
+    assert val.split == train.split == {"method": "random", "val_fraction":
+                                        VAL_FRACTION, "seed": SPLIT_SEED,
+                                        "limit": 80}
+    assert val.groups is None
+    again = load_split(str(tmp_path), limit=80, verbose=False,
+                       method="random")[1]
     np.testing.assert_array_equal(again.keypoints, val.keypoints)
 
 

@@ -31,17 +31,19 @@ DATA = {
                   "occlusion/occlusion_edge_free.json"] + [
         "occlusion/compare_%s.npz" % c for c in
         ("black", "grey", "noise", "blur", "edge_free")],
+    "split": ["split/groups.npz", "split/groups.json"],
 }
 FIGURES = {
     "samples": ["samples/sample_faces", "samples/label_counts"],
     "augment": ["augment/augmentation", "augment/exposure"],
     "training": ["training/training_curves"],
     "ablations": ["ablations/ablation_curves"],
-    "search": [],                          # surfaces_<x>_<y>: see below
+    "search": ["search/importances"],      # + surfaces_<x>_<y>: see below
     "architecture": ["architecture/architecture"],
     "predictions": ["predictions/best_worst", "predictions/per_keypoint"],
     "occlusion": ["occlusion/overview_edge_free", "occlusion/compare_censors",
                   "occlusion/face0_edge_free", "occlusion/face1_edge_free"],
+    "split": ["split/groups", "split/nearest"],
 }
 
 
@@ -86,6 +88,28 @@ def test_every_group_writes_figures_and_data(made):
     for path in glob.glob(os.path.join(out, "**", "*.npz"), recursive=True):
         with np.load(path, allow_pickle=False) as z:
             assert z.files
+
+
+def test_split_data(made, split):
+    """The groups behind the default split: every face in one, the example
+    groups' faces on one side, validation faces less alike to training
+    than with a random split."""
+    out = made[0]
+    train, val = split
+    summary = json.load(open(os.path.join(out, "split", "groups.json")))
+    assert summary["n_faces"] == len(train) + len(val) == 3146
+    assert summary["n_val"] == len(val) and summary["split"] == val.split
+    sizes = {int(k): v for k, v in summary["group_sizes"].items()}
+    assert sum(k * v for k, v in sizes.items()) == 3146
+    assert sum(sizes.values()) == summary["n_groups"]
+    with np.load(os.path.join(out, "split", "groups.npz")) as z:
+        group, side = z["group"], z["validation"]
+        assert z["sizes"].sum() == 3146
+    for g in summary["examples"]:
+        assert len(set(side[group == g])) == 1  # no group on both sides
+    median = summary["median_nearest_correlation"]
+    assert (median["grouped split: validation"]
+            < median["random split: validation"])
 
 
 def test_samples_data(made, split):
@@ -191,11 +215,12 @@ def test_search_data(made):
     assert len(pngs) == len(study["surfaces"])
 
 
-def test_predictions_data(made, reference_model):
+def test_predictions_data(made, reference_model, split):
     out = made[0]
     metrics = json.load(open(os.path.join(out, "predictions",
                                           "metrics.json")))
-    assert metrics["model"] is not None and metrics["n_faces"] == 629
+    assert metrics["model"] is not None
+    assert metrics["n_faces"] == len(split[1])  # the grouped split's
     assert metrics["val_rmse_px"] < metrics["mean_shape_rmse_px"]
     per_face = pd.read_csv(os.path.join(out, "predictions", "per_face.csv"))
     # the overall RMSE is the per-face RMSEs pooled over labelled coordinates

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
@@ -15,7 +16,7 @@ from optuna.trial import TrialState, create_trial
 
 from kfkd import search
 from kfkd.errors import SearchError, UsageError
-from kfkd.search.protocol import INTERRUPTED
+from kfkd.search.protocol import INTERRUPTED, trial_id
 from kfkd.search.results import best_summary
 
 HOST = socket.gethostname()
@@ -289,3 +290,154 @@ def test_the_package_imports_neither_theano_nor_the_worker():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# -- surfaces and importances (a synthetic study: no training) -------------------
+def synthetic_study(n, seed=1):
+    """A study of ``n`` trials whose RMSE is a known function of the
+    learning rate (in log10) and dense dropout: 2 + (log10(lr) + 3)**2 +
+    3 * dropout_dense; every 4th trial pruned (reported RMSE + 1, at its
+    last epoch).  Returns (study, space with one surface pair)."""
+    rng = np.random.RandomState(seed)
+    space = search.SearchSpace(
+        "synthetic", os.path.join(search.SPACES_DIR, "tiny.py"),
+        lambda trial: {}, {"net": "breeze"},
+        [("learning_rate", "net.dropout_dense")], ["learning_rate", "l2"])
+    study = optuna.create_study()
+    for i in range(n):
+        lr, drop = 10 ** rng.uniform(-4, -2), rng.uniform(0, 0.5)
+        l2 = 0.0 if i % 3 == 0 else 10 ** rng.uniform(-6, -3)
+        rmse = 2 + (np.log10(lr) + 3) ** 2 + 3 * drop
+        pruned = i % 4 == 3
+        study.add_trial(create_trial(
+            state=TrialState.PRUNED if pruned else TrialState.COMPLETE,
+            value=rmse + pruned, intermediate_values={0: rmse + 1.5,
+                                                      1: rmse + pruned},
+            params={"learning_rate": lr}, distributions=LR,
+            user_attrs={"config": {"net": "breeze", "learning_rate": lr,
+                                   "l2": l2, "net.dropout_dense": drop,
+                                   "seed": 0}}))
+    return study, space
+
+
+def test_fitted_surface_reproduces_a_known_function_on_log_axes():
+    from kfkd.search.response import ResponseSurface
+    study, _ = synthetic_study(32)
+    frame = search.results_frame(study)
+    surface = ResponseSurface("learning_rate", "net.dropout_dense",
+                              {"learning_rate"}).fit(frame)
+    done = frame[frame.state == "COMPLETE"]
+    # the learning rate is fitted on its sampled (log10) axis
+    assert np.allclose(surface.x_, np.log10(done.learning_rate))
+    assert np.allclose(surface.y_, done["net.dropout_dense"])
+    X, Y = np.meshgrid(np.linspace(-3.7, -2.3, 6), np.linspace(0.05, 0.45, 6))
+    truth = 2 + (X + 3) ** 2 + 3 * Y
+    assert np.abs(surface.predict(X, Y) - truth).max() < 0.1
+
+
+def test_too_few_trials_are_said_not_fitted():
+    from kfkd.search import plots
+    from kfkd.search.response import MIN_SURFACE_TRIALS, ResponseSurface
+    study, _ = synthetic_study(4)  # 3 complete, 1 pruned
+    frame = search.results_frame(study)
+    surface = ResponseSurface("learning_rate", "net.dropout_dense").fit(frame)
+    assert surface.gp_ is None
+    assert surface.note_ == ("3 completed trial(s): no surface fitted "
+                             "(needs %d)" % MIN_SURFACE_TRIALS)
+    with pytest.raises(RuntimeError, match="no surface fitted"):
+        surface.predict([0.0], [0.0])
+    fig = plots.search_surface_figure(frame, "learning_rate",
+                                      "net.dropout_dense", {"learning_rate"})
+    assert surface.note_ in fig._suptitle.get_text()
+
+
+def test_outputs_have_importances_surfaces_and_pruned_points(tmp_path):
+    from kfkd.search import plots
+    study, space = synthetic_study(24)
+    best = search.write_outputs(study, space, str(tmp_path))
+    shares = best["importances"]
+    # l2 and learning rate vary, seed and net do not
+    assert set(shares) == {"learning_rate", "l2", "net.dropout_dense"}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["l2"] < min(shares["learning_rate"],
+                              shares["net.dropout_dense"])
+    with open(tmp_path / "best.json") as f:
+        assert json.load(f)["importances"] == pytest.approx(shares)
+    for name in ("surfaces_learning_rate_dropout_dense", "importances"):
+        for ext in ("png", "pdf"):
+            assert os.path.getsize(tmp_path / ("%s.%s" % (name, ext))) > 1000
+    frame = search.results_frame(study)
+    pruned = frame[frame.state == "PRUNED"]
+    assert len(pruned) == 6 and pruned.val_rmse_px.isna().all()
+    assert (pruned.last_val_rmse_px > 0).all()
+    fig = plots.search_surface_figure(frame, "learning_rate",
+                                      "net.dropout_dense", {"learning_rate"})
+    ax = fig.axes[0]
+    crosses = [c for c in ax.collections if c.get_label().startswith("pruned")]
+    zs = sorted(crosses[0]._offsets3d[2])
+    assert zs == pytest.approx(sorted(pruned.last_val_rmse_px))
+
+
+def test_few_trials_have_no_importances_and_say_why(tmp_path):
+    study, space = synthetic_study(5)  # 4 complete
+    best = search.write_outputs(study, space, str(tmp_path), plot=False)
+    assert best["importances"] is None
+    assert best["importances_note"] == ("4 completed trial(s): no "
+                                        "importances (needs 5)")
+
+
+# -- heartbeats and --join (an SQLite study: no server, no worker) ---------------
+def sqlite_study(tmp_path, heartbeat_seconds=1):
+    """(storage, study) of space tiny in ``tmp_path/s.db``, 2 trials
+    enqueued, heartbeats every ``heartbeat_seconds``."""
+    url = "sqlite:///%s" % (tmp_path / "s.db")
+    storage = search.open_storage(url, None)
+    space = search.load_space("tiny")
+    study = search.open_study(storage, "s", space, 3,
+                              heartbeat_seconds=heartbeat_seconds)
+    search.reconcile(study, storage, space, 3, 2)
+    return storage, study
+
+
+def test_a_silent_trial_is_failed_as_a_crash_and_retried(tmp_path):
+    from kfkd.search import heartbeat
+    storage, study = sqlite_study(tmp_path)
+    assert storage.heartbeat_interval == 1
+    assert study.user_attrs[heartbeat.STUDY_ATTR] == 1
+    gone = {"host": "elsewhere", "pid": 12345, "device": "cpu"}
+    lost = search.claim_trial(study, storage, gone)
+    alive = search.claim_trial(study, storage, gone)
+    with heartbeat.beating(storage, trial_id(storage, study, lost.number)):
+        pass  # one heartbeat, then the machine is gone
+    storage.grace_period = 1  # instead of 4 intervals
+    import time
+    with heartbeat.beating(storage, trial_id(storage, study,
+                                                      alive.number)):
+        time.sleep(2.2)  # the other trial keeps beating meanwhile
+        search.reconcile(study, storage, search.load_space("tiny"), 3, 2)
+    frozen = study.trials
+    assert frozen[lost.number].state == TrialState.FAIL
+    assert frozen[lost.number].user_attrs["error"] == (
+        "no heartbeat for 1 s (worker 12345 on elsewhere) (attempt 1 of 3; "
+        "queued again)")
+    assert frozen[alive.number].state == TrialState.RUNNING
+    # its configuration is waiting again
+    assert [t.user_attrs["sample_index"] for t in frozen[2:]] == [
+        frozen[lost.number].user_attrs["sample_index"]]
+    assert frozen[2].state == TrialState.WAITING
+
+
+def test_join_takes_space_seed_and_trials_from_the_study(tmp_path):
+    url = "sqlite:///%s" % (tmp_path / "s.db")
+    search.Driver(search.load_space("tiny"), "s", 5, ["cpu"], str(tmp_path),
+                  storage=url, seed=3, heartbeat=7).open()
+    joined = search.Driver(search.load_space("default"), "s", 8, ["cpu"],
+                           str(tmp_path / "elsewhere"), storage=url,
+                           join=True)
+    storage, study = joined.open()
+    assert (joined.space.name, joined.seed, joined.n_trials) == ("tiny", 3, 5)
+    assert storage.heartbeat_interval == 7
+    assert len(study.trials) == 0  # opening enqueues nothing
+    with pytest.raises(SearchError, match="no study 'other'"):
+        search.Driver(search.load_space("tiny"), "other", 1, ["cpu"],
+                      str(tmp_path), storage=url, join=True).open()

@@ -319,7 +319,9 @@ def test_cli_train_writes_the_model_folder(cli_model):
                                           "model.json", "model.npz"]
     metrics = json.load(open(os.path.join(folder, "metrics.json")))
     assert metrics["epochs"] == 2 and metrics["seconds"] > 0
-    assert metrics["n_faces"] == 60  # 20% of 300
+    # 20% of 300 faces: whole groups of the grouped split (the default),
+    # so at least 60 faces and less than one group (<= 15 faces) more
+    assert 60 <= metrics["n_faces"] < 75
     assert 0 < metrics["val_rmse_px"] < 48
     per_keypoint = metrics["per_keypoint_rmse_px"]
     assert list(per_keypoint) == [c[:-2] for c in KAGGLE_COLUMNS[::2]]
@@ -330,17 +332,20 @@ def test_cli_train_writes_the_model_folder(cli_model):
         assert len(list(csv.DictReader(f))) == 2
     spec = json.load(open(os.path.join(folder, "model.json")))
     assert spec["net"] == "net1" and spec["training"]["max_epochs"] == 2
+    assert spec["training"]["split"] == {"method": "grouped", "seed": 42,
+                                         "val_fraction": 0.2, "limit": 300}
 
 
 def test_cli_evaluate_prints_overall_and_per_keypoint_rmse(cli_model,
                                                            cli_data_dir):
     folder, _ = cli_model
     metrics = json.load(open(os.path.join(folder, "metrics.json")))
-    result = _kfkd("evaluate", "--model", folder, "--limit", "300",
-                   "--data-dir", cli_data_dir)
+    # the split the model recorded: grouped, its first 300 faces
+    result = _kfkd("evaluate", "--model", folder, "--data-dir", cli_data_dir)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "validation faces: 60" in out
+    assert ("validation faces: %d (grouped split, first 300 faces)"
+            % metrics["n_faces"]) in out
     assert ("RMSE (all labelled coordinates): %.4f px"
             % metrics["val_rmse_px"]) in out
     for name, value in metrics["per_keypoint_rmse_px"].items():

@@ -1,6 +1,6 @@
 """Figures of faces and their keypoints: labelled samples, labels per
 keypoint, augmentation, exposure correction, predictions and RMSE per
-keypoint (arrays in, a matplotlib figure out; no Theano)."""
+keypoint, the groups of the grouped split (arrays in, a matplotlib figure out; no Theano)."""
 
 import numpy as np
 
@@ -9,7 +9,8 @@ from ..plotting import points as _points
 
 __all__ = ["sample_faces_figure", "label_counts_figure",
            "augmentation_figure", "exposure_figure", "predictions_figure",
-           "per_keypoint_figure"]
+           "per_keypoint_figure", "group_examples_figure",
+           "nearest_face_figure"]
 
 
 def sample_faces_figure(images, keypoints, rows, titles):
@@ -27,12 +28,21 @@ def sample_faces_figure(images, keypoints, rows, titles):
     -------
     matplotlib.figure.Figure
     """
-    fig, cells = _face_rows(rows, 1.75, 1.95, 0.3)
+    return _faces_in_rows(images, rows, titles, "Training faces and their "
+                          "labelled keypoints (cyan)", keypoints)
+
+
+def _faces_in_rows(images, rows, titles, title, keypoints=None,
+                   cell=(1.75, 1.95), fontsize=7):
+    """Faces (and their keypoints in cyan, if given) in labelled rows
+    (:func:`kfkd.plotting.face_rows`), ``cell`` inches each, under
+    ``title``."""
+    fig, cells = _face_rows(rows, cell[0], cell[1], 0.3)
     for ax, _, _, i in cells:
-        _face(ax, images[i], titles[i])
-        _points(ax, keypoints[i], "cyan")
-    fig.suptitle("Training faces and their labelled keypoints (cyan)",
-                 fontsize=10)
+        _face(ax, images[i], titles[i], fontsize=fontsize)
+        if keypoints is not None:
+            _points(ax, keypoints[i], "cyan")
+    fig.suptitle(title, fontsize=10 if fontsize >= 7 else 9)
     fig.tight_layout()
     return fig
 
@@ -169,3 +179,50 @@ def per_keypoint_figure(names, values, overall=None, baseline=None):
     return fig
 
 
+def group_examples_figure(images, rows, titles):
+    """Example groups of likely the same person, one row per group.
+
+    Parameters
+    ----------
+    images : ndarray, (N, 1, 96, 96) in [0, 1]
+    rows : sequence of (str, ndarray of int)
+        Row label and the indices (into ``images``) of the group's faces.
+    titles : sequence of str, length N
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return _faces_in_rows(images, rows, titles, "Groups of the grouped "
+                          "validation split (faces aligned on eye centres "
+                          "and nose tip, compared by gradients, clustered)",
+                          cell=(1.1, 1.25), fontsize=6)
+
+
+def nearest_face_figure(sizes, nearest):
+    """Group sizes, and each face's correlation with its nearest training
+    face for the splits compared.
+
+    Parameters
+    ----------
+    sizes : ndarray, (G,) int
+        Faces per group.
+    nearest : dict
+        Label -> ndarray of correlations in [-1, 1], one per face.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    counts = np.bincount(sizes)
+    left.bar(np.arange(len(counts)), counts, color="steelblue")
+    left.set_xlabel("faces in the group")
+    left.set_ylabel("groups")
+    left.set_title("%d groups of %d faces" % (len(sizes), sizes.sum()))
+    bins = np.linspace(0.3, 1.0, 36)
+    for label, values in nearest.items():
+        right.hist(values, bins=bins, histtype="step", lw=1.4, density=True,
+                   label="%s (median %.3f)" % (label, np.median(values)))
+    right.set_xlabel("correlation with the nearest training face (pixels)")
+    right.set_ylabel("density")
+    right.set_title("How alike validation and test faces are to training")
+    right.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -335,7 +335,7 @@ def _lower_panels(fig, content, files, data):
     best = study["best"]
     parts["search"] = _text_over_image(fig, content["search"], (
         "Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
-        "%.2f px. A point per trial, a surface through them." % (
+        "%.2f px. A point per trial, a Gaussian-process fit over them." % (
             study["study"], study["space"], study["n_trials"],
             study["n_complete"], best["number"], best["val_rmse_px"])),
         files["surface"], fontsize=18)

@@ -19,11 +19,15 @@ module per concern:
 * :mod:`.worker` -- one process per slot (``python -m kfkd.search.worker``)
   that trains the trials it claims; the only module that imports Theano
   (lazily), and not imported here;
+* :mod:`.heartbeat` -- a database study's heartbeats: a trial whose worker
+  went silent (another machine lost) is found and failed;
 * :mod:`.reconcile` -- failing the trials of dead workers (bounded retries
-  of killed ones) and enqueueing what is missing;
+  of killed or silent ones) and enqueueing what is missing;
 * :mod:`.driver` -- :class:`Driver`, which keeps the slots busy;
 * :mod:`.results` -- ``results.csv``, THE best trial, ``best.json``,
-  ``best_model/`` and the 3D surfaces;
+  ``best_model/``, the importances and the surfaces;
+* :mod:`.response` -- the fitted response surfaces (Gaussian process over
+  the sampled axes) and fANOVA importances; :mod:`.plots` draws them;
 * :mod:`.benchmark` -- trials per hour.
 
 Bad options, spaces, storage URLs and resumes with another seed or space

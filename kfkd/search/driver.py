@@ -23,7 +23,7 @@ from .protocol import DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, exit_cause
 from .reconcile import fail_orphans, progress, reconcile
 from .results import write_outputs
 from .slots import worker_env
-from .space import sample_configs
+from .space import sample_configs, study_space
 from .storage import check_study_name, open_storage, open_study
 
 __all__ = ["MAX_WORKER_START_FAILURES", "Driver"]
@@ -57,7 +57,11 @@ class Driver(object):
     seed : int
         Seeds the sampler (and every trial's training).
     join : bool
-        Do not enqueue: only work on trials a driver elsewhere enqueued.
+        Do not enqueue: only work on trials a driver elsewhere enqueued;
+        the space, the seed and the number of trials come from the study.
+    heartbeat : int, optional
+        Seconds between a worker's heartbeats in a new database study
+        (:mod:`kfkd.search.heartbeat`).
 
     Raises
     ------
@@ -67,12 +71,13 @@ class Driver(object):
 
     def __init__(self, space, study_name, n_trials, devices, out_dir="runs",
                  storage=None, data_dir=None, limit=None, minutes=None,
-                 seed=0, join=False, verbose=True, poll_seconds=2.0):
+                 seed=0, join=False, verbose=True, poll_seconds=2.0,
+                 heartbeat=None):
         self.space, self.study_name, self.n_trials = space, study_name, n_trials
         self.devices, self.out_dir, self.storage_url = devices, out_dir, storage
         self.data_dir, self.limit, self.minutes = data_dir, limit, minutes
         self.seed, self.join, self.verbose = seed, join, verbose
-        self.poll_seconds = poll_seconds
+        self.poll_seconds, self.heartbeat = poll_seconds, heartbeat
         check_study_name(study_name)
         if not devices:  # no worker would ever run a trial
             raise UsageError("no device slot to run trials on (--devices / "
@@ -186,14 +191,27 @@ class Driver(object):
         ------
         kfkd.errors.SearchError
         """
-        if self._opened is None:
+        if self._opened is None and self.join:
+            self._opened = self._open_joined()
+        elif self._opened is None:
             # a suggest() that fails, before anything is written
             sample_configs(self.space, self.seed, max(1, self.n_trials))
             storage = open_storage(self.storage_url, self.study_dir)
-            self._opened = (storage, open_study(
-                storage, self.study_name, self.space, self.seed,
-                create=not self.join))
+            study = open_study(storage, self.study_name, self.space,
+                               self.seed, heartbeat_seconds=self.heartbeat)
+            study.set_user_attr("n_trials", self.n_trials)  # for --join
+            self._opened = (storage, study)
         return self._opened
+
+    def _open_joined(self):
+        """(storage, study) of an existing study; its space, seed and
+        number of trials replace this driver's."""
+        storage = open_storage(self.storage_url, self.study_dir, create=False)
+        study = open_study(storage, self.study_name, create=False)
+        self.space = study_space(study)
+        self.seed = study.user_attrs.get("seed", self.seed)
+        self.n_trials = study.user_attrs.get("n_trials", self.n_trials)
+        return storage, study
 
     def _reconcile(self, study, storage, live):
         """Fail orphans; enqueue missing configurations unless joining."""

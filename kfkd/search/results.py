@@ -2,7 +2,8 @@
 
 ``results.csv`` (one row per trial), ``best.json`` and ``best_model/`` (THE
 best trial: :func:`best_trial`, also used by the driver's progress line and
-``kfkd plot-search``) and the 3D validation-RMSE surfaces
+``kfkd plot-search``), the hyperparameter importances (in ``best.json``)
+and the fitted validation-RMSE surfaces
 (:func:`kfkd.search.plots.search_surfaces`).
 """
 import os
@@ -14,8 +15,16 @@ from optuna.trial import TrialState
 from ..fileio import atomic_write, write_json
 from .space import study_space
 
-__all__ = ["results_frame", "best_trial", "log_scaled_keys", "best_summary",
-           "write_outputs"]
+__all__ = ["results_frame", "best_trial", "log_scaled_keys", "sampled_keys",
+           "best_summary", "importances", "write_outputs"]
+
+
+def _last_value(trial):
+    """The last validation RMSE a trial reported (its value when it has no
+    intermediate values); None when it reported none."""
+    if trial.intermediate_values:
+        return trial.intermediate_values[max(trial.intermediate_values)]
+    return trial.value
 
 
 def results_frame(study):
@@ -23,8 +32,10 @@ def results_frame(study):
 
     Columns: ``number``, ``sample_index``, ``state``, one column per
     configuration key (effective values: 0 where a penalty is off),
-    ``val_rmse_px``, ``best_epoch``, ``epochs``, ``seconds``, ``device``,
-    ``host``, ``pid`` (of the worker), ``error``.
+    ``val_rmse_px`` (complete trials only), ``last_val_rmse_px`` (the
+    last validation RMSE reported, e.g. where a trial was pruned),
+    ``best_epoch``, ``epochs``, ``seconds``, ``device``, ``host``, ``pid``
+    (of the worker), ``error``.
 
     Returns
     -------
@@ -39,6 +50,8 @@ def results_frame(study):
         row.update(t.user_attrs.get("config", {}))
         row["val_rmse_px"] = (t.value if t.state == TrialState.COMPLETE
                               else None)
+        row["last_val_rmse_px"] = (_last_value(t) if t.state in (
+            TrialState.COMPLETE, TrialState.PRUNED) else None)
         for key in ("best_epoch", "epochs", "seconds", "device", "host",
                     "pid", "error"):
             row[key] = t.user_attrs.get(key)
@@ -81,6 +94,36 @@ def log_scaled_keys(study, space=None):
     return set((space or study_space(study)).log_keys)
 
 
+def sampled_keys(study, space):
+    """The configuration keys a study's trials sampled: every key of their
+    ``config`` but the space's ``FIXED`` ones and what the worker adds
+    (``seed``, ``max_minutes``), in first-seen order."""
+    keys = {}
+    for t in study.get_trials(deepcopy=False):
+        for key in t.user_attrs.get("config", {}):
+            keys.setdefault(key, None)
+    return [k for k in keys
+            if k not in space.fixed and k not in ("seed", "max_minutes")]
+
+
+def importances(study, space, frame=None):
+    """fANOVA importances of the sampled settings for validation RMSE.
+
+    See :func:`kfkd.search.response.param_importances`.
+
+    Returns
+    -------
+    (dict or None, str or None)
+        ``{key: share}`` and a note saying why there are none.
+    """
+    from .response import param_importances
+    frame = results_frame(study) if frame is None else frame
+    if not len(frame):
+        return None, "no trial yet"
+    return param_importances(frame, sampled_keys(study, space),
+                             space.log_keys)
+
+
 def _copy_tree_atomic(src, dst):
     tmp = dst + ".tmp-%d" % os.getpid()
     if os.path.exists(tmp):
@@ -95,8 +138,9 @@ def _copy_tree_atomic(src, dst):
 
 
 def best_summary(study, space):
-    """``best.json``'s contents without the model: the best trial's number,
-    RMSE (px), epoch, seconds and configuration; {} when none completed."""
+    """``best.json``'s contents without the model and the importances: the
+    best trial's number, RMSE (px), epoch, seconds and configuration; {}
+    when none completed."""
     best = best_trial(study)
     if best is None:
         return {}
@@ -116,13 +160,15 @@ def best_summary(study, space):
 
 
 def write_outputs(study, space, study_dir, plot=True):
-    """results.csv, best.json, best_model/ and the 3D surfaces of a study.
+    """results.csv, best.json, best_model/, the surfaces and the importances
+    of a study.
 
     Returns
     -------
     dict
         The best trial's summary (:func:`best_summary` with ``model``, the
-        copied ``best_model`` folder); empty if no trial completed.
+        copied ``best_model`` folder, ``importances`` ({key: share} or
+        None) and ``importances_note``); empty if no trial completed.
     """
     # only here, so that a worker (which imports this package) never loads
     # matplotlib: measured +1.1 s and +40 MB per worker otherwise
@@ -139,8 +185,11 @@ def write_outputs(study, space, study_dir, plot=True):
         target = os.path.join(study_dir, "best_model")
         _copy_tree_atomic(source, target)
         best["model"] = os.path.abspath(target)
+    shares, note = importances(study, space, frame)
+    best["importances"], best["importances_note"] = shares, note
     write_json(os.path.join(study_dir, "best.json"), best)
     if plot:
         plots.search_surfaces(frame, space.surfaces, space.log_keys,
-                              os.path.join(study_dir, "surfaces"))
+                              os.path.join(study_dir, "surfaces"),
+                              importances=(shares, note))
     return best

@@ -10,7 +10,8 @@
   can share; a malformed URL, a missing driver or an unreachable database
   is one :class:`kfkd.errors.SearchError` line.
 * A study records the space and the seed it was made with
-  (:func:`open_study`), so resuming it with another one is refused.
+  (:func:`open_study`), so resuming it with another one is refused; in a
+  database it also records its heartbeat interval (:mod:`.heartbeat`).
 """
 import json
 import os
@@ -20,6 +21,7 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from ..errors import SearchError, UsageError
+from . import heartbeat
 
 __all__ = ["RDB_BACKENDS", "CONNECT_TIMEOUT", "check_study_name",
            "repair_journal", "open_storage", "open_study"]
@@ -246,11 +248,15 @@ def _check_origin(study, space, seed):
             % (study.study_name, attrs.get("seed"), seed, attrs.get("seed")))
 
 
-def open_study(storage, name, space=None, seed=None, create=True):
+def open_study(storage, name, space=None, seed=None, create=True,
+               heartbeat_seconds=None):
     """Create or load study ``name``; check it belongs to ``space``/``seed``.
 
     A new study records ``space`` (path), ``space_name`` and ``seed`` as
-    user attributes.
+    user attributes.  In a database storage heartbeats are turned on
+    (:func:`kfkd.search.heartbeat.configure`): at the study's recorded
+    interval, else ``heartbeat_seconds`` (recorded when given), else
+    :data:`kfkd.search.heartbeat.DEFAULT_INTERVAL`.
 
     Returns
     -------
@@ -277,4 +283,5 @@ def open_study(storage, name, space=None, seed=None, create=True):
                                     sampler=sampler)
     if space is not None:
         _check_origin(study, space, seed)
+    heartbeat.configure(storage, study, heartbeat_seconds)
     return study

@@ -30,8 +30,9 @@ from ..config import TrainingConfig
 from ..data import DataError, DataNotFoundError
 from ..splits import load_split
 from ..errors import DeviceUnavailableError, SearchError
+from .heartbeat import beating
 from .protocol import (DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, INTERRUPTED,
-                       STOP_SIGNALS, claim_trial)
+                       STOP_SIGNALS, claim_trial, trial_id)
 from .space import study_space
 from .storage import open_storage, open_study
 
@@ -205,16 +206,18 @@ def _run_trials(tag, device, minutes, seed, train, val, store, study, space,
             if trial is None:
                 return 0
             try:
-                value = run_trial(trial, space, train, val, study_dir,
-                                  minutes, seed, device)
+                with beating(store, trial_id(store, study, trial.number)):
+                    value = run_trial(trial, space, train, val, study_dir,
+                                      minutes, seed, device)
             except Exception as e:  # a crashing configuration fails its trial
                 with _signals_deferred():  # recorded whole, then forgotten
                     message = _record_failure(study, trial, e)
                     trial = None
                 print("%s: %s" % (tag, message), file=sys.stderr, flush=True)
                 continue
-            with _signals_deferred():
-                study.tell(trial, value)
+            with _signals_deferred():  # (failed meanwhile for a stale
+                # heartbeat: its retry is queued, this result is dropped)
+                study.tell(trial, value, skip_if_finished=True)
                 trial = None
     except Interrupted:
         if trial is not None:

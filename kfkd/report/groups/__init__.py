@@ -28,6 +28,9 @@ architecture   the reference model's layer stack
 predictions    predicted vs labelled keypoints on the best and worst
                validation faces; RMSE per keypoint
 occlusion      occlusion heat maps and the censor comparison
+split          the groups of likely the same person behind the grouped
+               validation split; how alike validation and test faces
+               are to training
 =============  =====================================================
 
 Examples
@@ -39,15 +42,16 @@ Examples
 'samples'
 """
 from . import (ablations, architecture, augment, occlusion, predictions,
-               samples, search, training)
+               samples, search, split, training)
 
 __all__ = ["GROUPS", "REGISTRY", "ablations", "architecture", "augment",
-           "occlusion", "predictions", "samples", "search", "training"]
+           "occlusion", "predictions", "samples", "search", "split",
+           "training"]
 
 #: Group name -> module, in the order :func:`kfkd.report.reproduce` runs them.
 REGISTRY = {m.NAME: m for m in (samples, augment, training, ablations,
                                 search, architecture, predictions,
-                                occlusion)}
+                                occlusion, split)}
 
 #: Figure group names in the order :func:`kfkd.report.reproduce` runs them.
 GROUPS = tuple(REGISTRY)

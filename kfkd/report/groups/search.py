@@ -11,6 +11,8 @@ from ...fileio import read_json, write_json
 from .. import store
 from ..budget import get_budget
 from ...search.plots import search_surfaces as draw_surfaces
+from ...search.response import param_importances
+from ...search.results import sampled_keys
 
 __all__ = ["NAME", "run", "search_surfaces"]
 
@@ -54,8 +56,8 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
     run (:class:`kfkd.search.Driver`, resumable) into
     ``runs_dir/figures-<budget>/``.  Writes ``search/results.csv``
     (:func:`kfkd.search.results_frame`), ``search/study.json`` (study,
-    space, surfaces, log-scaled keys, best trial) and the figures
-    ``search/surfaces_<x>_<y>``
+    space, surfaces, log-scaled and sampled keys, best trial) and the
+    figures ``search/surfaces_<x>_<y>`` and ``search/importances``
     (:func:`kfkd.search.plots.search_surfaces`).
 
     Returns
@@ -98,6 +100,7 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
             "source": source, "space": space.name,
             "surfaces": [list(p) for p in space.surfaces],
             "log_keys": sorted(search.log_scaled_keys(study)),
+            "sampled_keys": sampled_keys(study, space),
             "n_trials": int(len(frame)), "n_complete": int(len(done)),
             "best": {"number": int(best.number),
                      "val_rmse_px": float(best.val_rmse_px),
@@ -109,9 +112,11 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
     info = read_json(js)
     for old in glob.glob(os.path.join(folder, "surfaces_*")):
         os.unlink(old)             # surfaces of another study
+    frame = pd.read_csv(csv_path)
     written += draw_surfaces(
-        pd.read_csv(csv_path), [tuple(p) for p in info["surfaces"]],
-        set(info["log_keys"]), os.path.join(folder, "surfaces"))
+        frame, [tuple(p) for p in info["surfaces"]], set(info["log_keys"]),
+        os.path.join(folder, "surfaces"), importances=param_importances(
+            frame, info.get("sampled_keys", []), info["log_keys"]))
     return {"written": written, "study": info}
 
 
