@@ -14,8 +14,8 @@
 # Without arguments (as in CI) it runs two passes: the whole suite, then
 # upstream's pooling and dropout tests against kfkd's C-op layers
 # (kfkd.layers.ArgmaxPool2DLayer, PhiloxDropoutLayer) in place of Lasagne's.
-#   scripts/upstream_tests.sh layers/test_pool.py \
-#       --lasagne-layer MaxPool2DLayer=kfkd.ops.pool:MaxPool2DLayer
+#   scripts/upstream_tests.sh layers/test_dense.py \
+#       --lasagne-layer DenseLayer=some.module:DenseLayer
 # Theano's compile cache is kfkd's (KFKD_THEANO_CACHE overrides it).  The
 # suite compiles ~220 tiny C modules that each run for milliseconds, so they
 # are built with g++ -O1 -g0 instead of Theano's -O3 -g: a quarter less CPU

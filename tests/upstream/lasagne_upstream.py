@@ -22,11 +22,11 @@ test files; sha256 pinned in the script).  This plugin
 
 Examples
 --------
-Upstream's pooling tests against another max-pool layer (any class with
-Lasagne's ``MaxPool2DLayer`` constructor)::
+Upstream's pooling tests against kfkd's C-op max-pool (any class with
+Lasagne's ``MaxPool2DLayer`` constructor; the script's pass 2 does this)::
 
     scripts/upstream_tests.sh layers/test_pool.py \\
-        --lasagne-layer MaxPool2DLayer=kfkd.ops.pool:MaxPool2DLayer
+        --lasagne-layer MaxPool2DLayer=kfkd.layers:ArgmaxPool2DLayer
 
 >>> parse_substitution("MaxPool2DLayer=lasagne.layers.pool:MaxPool2DLayer")
 ('MaxPool2DLayer', 'lasagne.layers.pool', 'MaxPool2DLayer')
@@ -92,7 +92,7 @@ def parse_substitution(text):
     if not (sep and colon and name and module and cls):
         raise pytest.UsageError(
             "--lasagne-layer %r: expected NAME=module:Class, e.g. "
-            "MaxPool2DLayer=kfkd.ops.pool:MaxPool2DLayer" % text)
+            "MaxPool2DLayer=kfkd.layers:ArgmaxPool2DLayer" % text)
     return name, module, cls
 
 
