@@ -145,6 +145,7 @@ if "theano" not in sys.modules:
 import theano  # noqa: E402  (configured above)
 import theano.graph.basic  # noqa: E402
 import theano.sandbox.rng_mrg  # noqa: E402
+import theano.tensor.elemwise  # noqa: E402
 import theano.tensor.signal.pool  # noqa: E402
 
 
@@ -198,6 +199,26 @@ if importlib.util.find_spec("pkg_resources") is None:
 
     pkg_resources.get_distribution = _Distribution
     sys.modules["pkg_resources"] = pkg_resources
+
+# -- fix 5: Elemwise's OpenMP pragma ------------------------------------------
+# theano-pymc 1.1.2's Elemwise.c_code (tensor/elemwise.py, the contiguous
+# loop) writes ``#pragma omp parallel for if(n>={int(config.openmp_
+# elemwise_minsize)})`` from a string that lacks its f prefix, so with
+# ``openmp=True`` g++ stops at "expected primary-expression before '{'".
+# The placeholder is replaced by the value it names.
+_OMP_PLACEHOLDER = "{int(config.openmp_elemwise_minsize)}"
+_elemwise_c_code = theano.tensor.elemwise.Elemwise.c_code
+
+
+def _elemwise_c_code_fixed(self, node, nodename, inames, onames, sub):
+    code = _elemwise_c_code(self, node, nodename, inames, onames, sub)
+    return code.replace(_OMP_PLACEHOLDER,
+                        str(int(theano.config.openmp_elemwise_minsize)))
+
+
+if not getattr(_elemwise_c_code, "kfkd_fixed", False):
+    _elemwise_c_code_fixed.kfkd_fixed = True
+    theano.tensor.elemwise.Elemwise.c_code = _elemwise_c_code_fixed
 
 with warnings.catch_warnings():
     # setuptools' pkg_resources deprecation notice, raised by Lasagne's
