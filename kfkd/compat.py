@@ -7,7 +7,8 @@ before anything else, so that
 1. Theano is configured before its first import, without the user touching
    ``~/.theanorc``: ``floatX=float32``, ``allow_gc=False`` (measured +25%
    training throughput on a 2-core CPU), a BLAS that works, ``openmp=False``
-   (theano-pymc 1.1.2 emits OpenMP C that g++ rejects) and a compile
+   (``THEANO_FLAGS=openmp=True`` works with fix 5 below: theano-pymc
+   1.1.2's Elemwise emits an OpenMP pragma that g++ rejects) and a compile
    directory of kfkd's own.  Flags the user sets in ``THEANO_FLAGS`` win.
 2. Lasagne 0.1 (the only Lasagne on PyPI, written for Theano 0.7) imports
    against theano-pymc 1.1.2.  Each shim below restores one name Lasagne 0.1
@@ -23,6 +24,9 @@ before anything else, so that
    ``pkg_resources.get_distribution``               ``importlib.metadata`` (setuptools
                                                     >= 82 no longer ships pkg_resources)
    ===============================================  =====================================
+
+   Fix 5 repairs the C that theano-pymc's ``Elemwise`` writes with
+   ``openmp=True``.
 
 Examples
 --------

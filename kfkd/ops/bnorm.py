@@ -86,6 +86,15 @@ static int kfkd_bn_dims(PyArrayObject* x, npy_intp* N, npy_intp* C,
     return 0;
 }
 
+/* 0 if b has a's shape, else -1 with an exception. */
+static int kfkd_bn_same(PyArrayObject* a, PyArrayObject* b)
+{
+    if (PyArray_SAMESHAPE(a, b)) return 0;
+    PyErr_SetString(PyExc_ValueError, "batch norm gradient: dy and x "
+                    "differ in shape");
+    return -1;
+}
+
 /* Sums of (a - shift) and (a - shift) * (b - shift2) over n values, in
    four independent float64 chains so that the adds pipeline. */
 template <typename T>
@@ -193,7 +202,40 @@ class _BatchNormOp(OpenMPOp):
         return SUPPORT_CODE
 
     def c_code_cache_version(self):
-        return (1, int(bool(self.openmp)))
+        return (2, int(bool(self.openmp)))
+
+    @staticmethod
+    def _c_call(node, kernel, inputs, outputs, fail, extra=""):
+        """C calling ``kernel<dtype>(inputs..., outputs..., N, C, S extra)``
+        on C-contiguous inputs: ``(C,)`` inputs and ``inputs[0]``'s
+        channels must agree, other inputs have its shape; ``outputs[0]``
+        has its shape, the others are ``(C,)``."""
+        copies = ["c%d" % k for k in range(len(inputs))]
+        checks = ["kfkd_bn_dims(c0, &N, &C, &S, %s)" % c
+                  if var.ndim == 1 else "kfkd_bn_same(c0, %s)" % c
+                  for c, var in zip(copies[1:], node.inputs[1:])]
+        checks += ["kfkd_bn_output(&%s, PyArray_NDIM(c0), PyArray_DIMS(c0), "
+                   "type)" % outputs[0]]
+        checks += ["kfkd_bn_output(&%s, 1, &C, type)" % out
+                   for out in outputs[1:]]
+        dtype = "dtype_%s" % inputs[0]
+        return """{
+        %(get)s
+        npy_intp N, C, S;
+        int type = PyArray_TYPE(c0), failed = %(checks)s;
+        if (!failed)
+            %(kernel)s<%(dtype)s>(%(args)s, N, C, S%(extra)s);
+        %(release)s
+        if (failed) %(fail)s
+        }""" % dict(
+            get="\n".join("PyArrayObject* %s = PyArray_GETCONTIGUOUS(%s);"
+                          % pair for pair in zip(copies, inputs)),
+            checks="\n || ".join(
+                ["kfkd_bn_dims(c0, &N, &C, &S, NULL)"] + checks),
+            args=", ".join("(%s*)PyArray_DATA(%s)" % (dtype, v)
+                           for v in copies + list(outputs)),
+            release=" ".join("Py_DECREF(%s);" % c for c in copies),
+            kernel=kernel, dtype=dtype, extra=extra, fail=fail)
 
     @staticmethod
     def _tensor(x, dtype=None, what="input"):
@@ -253,29 +295,8 @@ class BatchNormTrain(_BatchNormOp):
             out[0] = value.astype(x.dtype)
 
     def c_code(self, node, name, inputs, outputs, sub):
-        x, gamma, beta = inputs
-        y, mean, inv_std = outputs
-        return """
-        {
-        PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
-        PyArrayObject* gc = PyArray_GETCONTIGUOUS(%(gamma)s);
-        PyArrayObject* bc = PyArray_GETCONTIGUOUS(%(beta)s);
-        npy_intp N, C, S;
-        int type = PyArray_TYPE(xc), failed =
-            kfkd_bn_dims(xc, &N, &C, &S, gc) || kfkd_bn_dims(xc, &N, &C, &S, bc)
-            || kfkd_bn_output(&%(y)s, PyArray_NDIM(xc), PyArray_DIMS(xc), type)
-            || kfkd_bn_output(&%(mean)s, 1, &C, type)
-            || kfkd_bn_output(&%(inv_std)s, 1, &C, type);
-        if (!failed)
-            kfkd_bn_forward<dtype_%(x)s>(
-                (dtype_%(x)s*)PyArray_DATA(xc), (dtype_%(x)s*)PyArray_DATA(gc),
-                (dtype_%(x)s*)PyArray_DATA(bc), (dtype_%(x)s*)PyArray_DATA(%(y)s),
-                (dtype_%(x)s*)PyArray_DATA(%(mean)s),
-                (dtype_%(x)s*)PyArray_DATA(%(inv_std)s), N, C, S, %(eps)r);
-        Py_DECREF(xc); Py_DECREF(gc); Py_DECREF(bc);
-        if (failed) %(fail)s
-        }
-        """ % dict(locals(), eps=self.epsilon, fail=sub["fail"])
+        return self._c_call(node, "kfkd_bn_forward", inputs, outputs,
+                            sub["fail"], ", %r" % self.epsilon)
 
     def grad(self, inputs, output_grads):
         x, gamma, beta = inputs
@@ -334,35 +355,8 @@ class BatchNormTrainGrad(_BatchNormOp):
             out[0] = value.astype(x.dtype)
 
     def c_code(self, node, name, inputs, outputs, sub):
-        x, dy, gamma, mean, inv_std = inputs
-        dx, dgamma, dbeta = outputs
-        arrays = ", ".join("(dtype_%s*)PyArray_DATA(%s)" % (x, v) for v in (
-            "xc", "dyc", "gc", "mc", "sc", dx, dgamma, dbeta))
-        return """
-        {
-        PyArrayObject* xc = PyArray_GETCONTIGUOUS(%(x)s);
-        PyArrayObject* dyc = PyArray_GETCONTIGUOUS(%(dy)s);
-        PyArrayObject* gc = PyArray_GETCONTIGUOUS(%(gamma)s);
-        PyArrayObject* mc = PyArray_GETCONTIGUOUS(%(mean)s);
-        PyArrayObject* sc = PyArray_GETCONTIGUOUS(%(inv_std)s);
-        npy_intp N, C, S;
-        int type = PyArray_TYPE(xc), failed =
-            kfkd_bn_dims(xc, &N, &C, &S, gc) || kfkd_bn_dims(xc, &N, &C, &S, mc)
-            || kfkd_bn_dims(xc, &N, &C, &S, sc)
-            || !PyArray_SAMESHAPE(xc, dyc)
-            || kfkd_bn_output(&%(dx)s, PyArray_NDIM(xc), PyArray_DIMS(xc), type)
-            || kfkd_bn_output(&%(dgamma)s, 1, &C, type)
-            || kfkd_bn_output(&%(dbeta)s, 1, &C, type);
-        if (!failed)
-            kfkd_bn_backward<dtype_%(x)s>(%(arrays)s, N, C, S);
-        else if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError,
-                            "batch norm gradient: dy and x differ in shape");
-        Py_DECREF(xc); Py_DECREF(dyc); Py_DECREF(gc); Py_DECREF(mc);
-        Py_DECREF(sc);
-        if (failed) %(fail)s
-        }
-        """ % dict(locals(), fail=sub["fail"])
+        return self._c_call(node, "kfkd_bn_backward", inputs, outputs,
+                            sub["fail"])
 
 
 def batch_norm_train(x, gamma, beta, epsilon=1e-4):
