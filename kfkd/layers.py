@@ -242,6 +242,13 @@ class FusedBatchNormLayer(BatchNormLayer):
     :class:`BatchNormLayer`.  At prediction time fold it into the layer
     below with :func:`fold_batch_norm`.
 
+    Parameters
+    ----------
+    incoming, axes, epsilon, alpha, beta, gamma, mean, inv_std
+        As :class:`BatchNormLayer`.  Input ``(N, C, ...)`` float32 or
+        float64 (conv ``(N, C, H, W)`` or dense ``(N, C)``); the output has
+        its shape and dtype; the parameters are ``(C,)``.
+
     Examples
     --------
     >>> layer = FusedBatchNormLayer(InputLayer((None, 16, 48, 48)))
