@@ -49,25 +49,15 @@ from theano.gradient import DisconnectedType, disconnected_type
 from theano.graph.basic import Apply
 from theano.graph.op import OpenMPOp
 
+from ._support import ALLOC
+
 __all__ = ["BatchNormTrain", "BatchNormTrainGrad", "batch_norm_train",
            "channel_axes"]
 
-#: C++ shared by both ops (identical text, so Theano includes it once).
+#: C++ shared by both ops (identical text, so Theano includes it once;
+#: ``kfkd_alloc`` comes from :data:`kfkd.ops._support.ALLOC`).
 SUPPORT_CODE = r"""
 #include <math.h>
-
-/* Reuse *out if it is a C-contiguous array of this shape and type. */
-static int kfkd_bn_output(PyArrayObject** out, int nd, npy_intp* dims,
-                          int typenum)
-{
-    if (*out && PyArray_NDIM(*out) == nd && PyArray_TYPE(*out) == typenum
-            && PyArray_IS_C_CONTIGUOUS(*out)
-            && PyArray_CompareLists(PyArray_DIMS(*out), dims, nd))
-        return 0;
-    Py_XDECREF(*out);
-    *out = (PyArrayObject*)PyArray_EMPTY(nd, dims, typenum, 0);
-    return *out ? 0 : -1;
-}
 
 /* (N, C, S) view of an (N, C, ...) array; 0, or -1 with an exception. */
 static int kfkd_bn_dims(PyArrayObject* x, npy_intp* N, npy_intp* C,
@@ -199,10 +189,10 @@ class _BatchNormOp(OpenMPOp):
     """What both ops share: C support code, version, input checks."""
 
     def c_support_code(self, **kwargs):
-        return SUPPORT_CODE
+        return [ALLOC, SUPPORT_CODE]
 
     def c_code_cache_version(self):
-        return (2, int(bool(self.openmp)))
+        return (3, int(bool(self.openmp)))
 
     @staticmethod
     def _c_call(node, kernel, inputs, outputs, fail, extra=""):
@@ -214,9 +204,9 @@ class _BatchNormOp(OpenMPOp):
         checks = ["kfkd_bn_dims(c0, &N, &C, &S, %s)" % c
                   if var.ndim == 1 else "kfkd_bn_same(c0, %s)" % c
                   for c, var in zip(copies[1:], node.inputs[1:])]
-        checks += ["kfkd_bn_output(&%s, PyArray_NDIM(c0), PyArray_DIMS(c0), "
+        checks += ["kfkd_alloc(&%s, PyArray_NDIM(c0), PyArray_DIMS(c0), "
                    "type)" % outputs[0]]
-        checks += ["kfkd_bn_output(&%s, 1, &C, type)" % out
+        checks += ["kfkd_alloc(&%s, 1, &C, type)" % out
                    for out in outputs[1:]]
         dtype = "dtype_%s" % inputs[0]
         return """{
