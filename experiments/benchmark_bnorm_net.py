@@ -1,18 +1,10 @@
 """Breeze, stock vs fused batch norm, ``[steps]`` calls: train (batch 128)
 and infer (256, BN folded or not) on real faces, img per wall s / CPU s."""
-import functools, os, sys, time  # noqa: E401
+import functools, os, sys  # noqa: E401
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from kfkd import data, layers, nets, objective, train  # noqa: E402
+from kfkd.timing import images_per_second as rates  # noqa: E402
 import lasagne, numpy as np, theano  # noqa: E401,E402
-
-
-def rates(fn, n, images):
-    fn()
-    c, w = time.process_time(), time.perf_counter()
-    for _ in range(n):
-        fn()
-    return "%.1f / %.1f" % (images * n / (time.perf_counter() - w),
-                            images * n / (time.process_time() - c))
 
 
 def measure(net, arrays, n, rng=np.random.RandomState(0)):
@@ -33,7 +25,9 @@ if __name__ == "__main__":
         faces.keypoints[:512])
     print("openmp=%s OMP_NUM_THREADS=%s load %.2f" % (theano.config.openmp,
           os.environ.get("OMP_NUM_THREADS"), os.getloadavg()[0]))
-    for fused in (False, True):  # until kfkd.nets has a switch for it
-        nets.add_batch_norm = functools.partial(layers.batch_norm, fused=fused)
-        print("fused" if fused else "stock", measure(
-            nets.build("breeze"), arrays, int((sys.argv + [4])[1])))
+    steps = int((sys.argv + [4])[1])
+    for fused in (False, True):  # kfkd's pool and dropout, either batch norm
+        engine = dict(nets.ENGINES["custom"], batch_norm=functools.partial(
+            layers.batch_norm, fused=fused))
+        net = nets.build("breeze", engine=engine)
+        print("fused" if fused else "stock", measure(net, arrays, steps))
