@@ -28,6 +28,7 @@ Examples
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
+import functools
 import inspect
 import math
 import numbers
@@ -52,15 +53,19 @@ NETS = {}
 
 INPUT_SHAPE = (None, 1, FRAME, FRAME)
 
-#: The layer classes of each engine, ``{name: {"pool": class, "dropout":
-#: class}}``: ``stock`` is Lasagne 0.1's (Theano's pool and MRG dropout),
-#: ``custom`` kfkd's C ops (:mod:`kfkd.ops`: arg-max pooling, Philox
-#: dropout).  Both have the same constructors, shapes and parameters, so a
-#: model's weights load into either; the engine changes training speed and
-#: the dropout masks drawn, not what a trained net computes.
+#: The layers of each engine, ``{name: {"pool": class, "dropout": class,
+#: "batch_norm": function}}``: ``stock`` is Lasagne 0.1's pooling and
+#: dropout (Theano's pool and MRG streams) and the Theano-expression batch
+#: normalisation; ``custom`` kfkd's C ops (:mod:`kfkd.ops`: arg-max
+#: pooling, Philox dropout, fused batch normalisation).  Both have the same
+#: constructors, shapes and parameters, so a model's weights load into
+#: either; the engine changes training speed and the dropout masks drawn,
+#: not what a trained net computes.
 ENGINES = {
-    "stock": {"pool": MaxPool2DLayer, "dropout": DropoutLayer},
-    "custom": {"pool": ArgmaxPool2DLayer, "dropout": PhiloxDropoutLayer},
+    "stock": {"pool": MaxPool2DLayer, "dropout": DropoutLayer,
+              "batch_norm": functools.partial(add_batch_norm, fused=False)},
+    "custom": {"pool": ArgmaxPool2DLayer, "dropout": PhiloxDropoutLayer,
+               "batch_norm": functools.partial(add_batch_norm, fused=True)},
 }
 #: The engine :func:`build` uses unless told.
 DEFAULT_ENGINE = "custom"
@@ -172,7 +177,7 @@ def build(name, n_outputs=30, engine=DEFAULT_ENGINE, **params):
     n_outputs : int
         Linear outputs (2 per keypoint).
     engine : str
-        A key of :data:`ENGINES`: the pooling and dropout layer classes.
+        A key of :data:`ENGINES`: the pooling, dropout and batch-norm layers.
     **params
         The builder's hyperparameters (:func:`default_params`).
 
@@ -228,7 +233,7 @@ def _head(layer, units, dropouts, n_outputs, engine, normalise=False,
     for k, p in enumerate(dropouts):
         layer = DenseLayer(layer, units, name="dense%d" % (k + 1))
         if normalise:
-            layer = add_batch_norm(layer)
+            layer = engine["batch_norm"](layer)
         if p:
             layer = engine["dropout"](layer, p)
     return DenseLayer(layer, n_outputs, W=output_W, nonlinearity=None,
@@ -295,7 +300,7 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
         Average the last block over space before the head (fewest
         parameters) instead of flattening it.
     engine : str or dict
-        Pooling and dropout layer classes (:data:`ENGINES`).
+        Pooling, dropout and batch-norm layers (:data:`ENGINES`).
     """
     if not 1 <= depth <= 6:
         raise UsageError("net breeze: depth=%r must be 1-6" % depth)
@@ -309,7 +314,7 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
                                     nonlinearity=rectify,
                                     name="conv%d_%d" % (b + 1, c + 1))
             if batch_norm:
-                layer = add_batch_norm(layer)
+                layer = engine["batch_norm"](layer)
         layer = engine["pool"](layer, 2, name="pool%d" % (b + 1))
         p = min(0.5, dropout_conv * (b + 1))
         if p:

@@ -31,7 +31,7 @@ from .objective import masked_targets
 from .train import Trainer
 
 __all__ = ["time_functions", "measure_net", "measure_twin",
-           "profile_train_step", "FACES", "TRAINING"]
+           "profile_train_step", "images_per_second", "FACES", "TRAINING"]
 
 #: Faces of training.csv the benchmark runs on.
 FACES = 512
@@ -247,3 +247,15 @@ def profile_train_step(name, faces, steps=3, batch_size=128, params=None,
     classes = sorted(((cls.__name__, t / total) for cls, t in by_class.items()),
                      key=lambda item: -item[1])
     return total / steps, classes
+
+
+def images_per_second(fn, n, images):
+    """``"wall / CPU"``: images per wall-clock second and per CPU-second
+    (all threads of this process) of ``n`` calls of ``fn()`` after one
+    untimed call, each call handling ``images`` images."""
+    fn()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(n):
+        fn()
+    return "%.1f / %.1f" % (images * n / (time.perf_counter() - wall),
+                            images * n / (time.process_time() - cpu))

@@ -21,6 +21,7 @@ from . import nets
 from .config import (AUGMENT_KEYS, TRAINER_KEYS,
                      AugmentConfig, TrainingConfig)
 from .keypoints import FRAME
+from .layers import fold_batch_norm
 from .metrics import rmse
 from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
@@ -171,7 +172,8 @@ class Trainer(object):
             ``train_fn(images, targets, mask) -> data loss`` (one update);
             targets and mask as :func:`masked_targets` makes them.
         predict_fn : callable
-            ``predict_fn(images) -> (N, 2K)`` unit-scale outputs, no dropout.
+            ``predict_fn(images) -> (N, 2K)`` unit-scale outputs, no dropout,
+            batch norms folded (:func:`kfkd.layers.fold_batch_norm`).
         learning_rate, momentum : theano shared variables
             Set per epoch by the schedules.
 
@@ -200,7 +202,8 @@ class Trainer(object):
         train_fn = theano.function([input_var, targets, mask], data_loss,
                                    updates=updates, name="train",
                                    profile=profile)
-        val_out = lasagne.layers.get_output(layer, deterministic=True)
+        val_out = lasagne.layers.get_output(fold_batch_norm(layer),
+                                            deterministic=True)
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
 
