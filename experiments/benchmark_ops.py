@@ -1,6 +1,6 @@
 """Forward + backward time of kfkd's C ops against the stock ops.
 
-Every max-pool and dropout layer of each net, batch 128, float32:
+Every max-pool, dropout and batch-norm layer of each net, batch 128, float32:
     python experiments/benchmark_ops.py [--nets breeze net6] [--repeat 10]
 Prints ms per call (best wall, mean CPU of ``--repeat``) and speedups.
 """

@@ -18,8 +18,8 @@ import sys
 import time
 
 from .checks import positive_float, positive_int, seed_int
-from .config import (TrainingConfig, add_split_options,
-                     add_train_arguments)
+from .config import TrainingConfig
+from .options import add_split_options, add_train_arguments
 from . import search
 from .data import (DataError, DataNotFoundError, find_file, load_test,
                    resolve_data_dir)
@@ -175,6 +175,10 @@ def _add_benchmark_parser(sub):
     p.add_argument("--profile", action="store_true",
                    help="print the share of each Theano op class in each "
                    "net's training step")
+    p.add_argument("--engines", default="custom",
+                   help="comma-separated engines each net is measured with: "
+                   "custom (kfkd's C ops), stock (Lasagne's layers); "
+                   "default custom")
 
 
 def _add_submit_args(p):
@@ -255,6 +259,10 @@ def _check_benchmark(args):
             nets.check_params(name, {})
         except UsageError as e:
             raise UsageError("--nets: %s" % e)
+    for engine in args.engines.split(","):
+        if engine not in nets.ENGINES:
+            raise UsageError("--engines: unknown engine %r; known: %s" % (
+                engine, ", ".join(sorted(nets.ENGINES))))
     if args.peer is not None:
         peer.import_torch()
 
@@ -384,7 +392,8 @@ def cmd_benchmark(args):
 
     return benchmark.run(args.nets, args.batches, args.batch_size,
                          args.data_dir, peer_name=args.peer,
-                         threads=args.threads, profile=args.profile)
+                         threads=args.threads, profile=args.profile,
+                         engines_text=args.engines)
 
 
 def cmd_search(args):

@@ -7,7 +7,8 @@ before anything else, so that
 1. Theano is configured before its first import, without the user touching
    ``~/.theanorc``: ``floatX=float32``, ``allow_gc=False`` (measured +25%
    training throughput on a 2-core CPU), a BLAS that works, ``openmp=False``
-   (theano-pymc 1.1.2 emits OpenMP C that g++ rejects) and a compile
+   (``THEANO_FLAGS=openmp=True`` works with fix 5 below: theano-pymc
+   1.1.2's Elemwise emits an OpenMP pragma that g++ rejects) and a compile
    directory of kfkd's own.  Flags the user sets in ``THEANO_FLAGS`` win.
 2. Lasagne 0.1 (the only Lasagne on PyPI, written for Theano 0.7) imports
    against theano-pymc 1.1.2.  Each shim below restores one name Lasagne 0.1
@@ -23,6 +24,11 @@ before anything else, so that
    ``pkg_resources.get_distribution``               ``importlib.metadata`` (setuptools
                                                     >= 82 no longer ships pkg_resources)
    ===============================================  =====================================
+
+   Fix 5 repairs the C that theano-pymc's ``Elemwise`` writes with
+   ``openmp=True``.  Fix 6 makes ``theano.scan`` (Lasagne's recurrent
+   layers) compile on CPython 3.11: theano-pymc's Cython loop is built by
+   :mod:`kfkd.compat_scan` the first time Theano needs it.
 
 Examples
 --------
@@ -44,6 +50,7 @@ __all__ = ["theano", "lasagne", "theano_flags", "default_compiledir",
            "check_device"]
 
 
+from . import compat_scan  # noqa: E402  (imports theano lazily)
 from .devices import gpu_problem, is_gpu  # noqa: E402  (no theano)
 from .errors import DeviceUnavailableError  # noqa: E402
 
@@ -145,6 +152,7 @@ if "theano" not in sys.modules:
 import theano  # noqa: E402  (configured above)
 import theano.graph.basic  # noqa: E402
 import theano.sandbox.rng_mrg  # noqa: E402
+import theano.tensor.elemwise  # noqa: E402
 import theano.tensor.signal.pool  # noqa: E402
 
 
@@ -198,6 +206,31 @@ if importlib.util.find_spec("pkg_resources") is None:
 
     pkg_resources.get_distribution = _Distribution
     sys.modules["pkg_resources"] = pkg_resources
+
+# -- fix 5: Elemwise's OpenMP pragma ------------------------------------------
+# theano-pymc 1.1.2's Elemwise.c_code (tensor/elemwise.py, the contiguous
+# loop) writes ``#pragma omp parallel for if(n>={int(config.openmp_
+# elemwise_minsize)})`` from a string that lacks its f prefix, so with
+# ``openmp=True`` g++ stops at "expected primary-expression before '{'".
+# The placeholder is replaced by the value it names.
+_OMP_PLACEHOLDER = "{int(config.openmp_elemwise_minsize)}"
+_elemwise_c_code = theano.tensor.elemwise.Elemwise.c_code
+
+
+def _elemwise_c_code_fixed(self, node, nodename, inames, onames, sub):
+    code = _elemwise_c_code(self, node, nodename, inames, onames, sub)
+    return code.replace(_OMP_PLACEHOLDER,
+                        str(int(theano.config.openmp_elemwise_minsize)))
+
+
+if not getattr(_elemwise_c_code, "kfkd_fixed", False):
+    _elemwise_c_code_fixed.kfkd_fixed = True
+    theano.tensor.elemwise.Elemwise.c_code = _elemwise_c_code_fixed
+
+
+# -- fix 6 (CPython 3.11): theano.scan's compiled loop -----------------------
+compat_scan.install()
+
 
 with warnings.catch_warnings():
     # setuptools' pkg_resources deprecation notice, raised by Lasagne's

@@ -15,7 +15,7 @@ flat keys           ``{"net": "breeze", "net.depth": 4, "flip": True, ...}``:
 model.json          its ``training`` section (:meth:`~.from_training`,
                     :meth:`~.to_training`)
 CLI arguments       the options of ``kfkd train``, generated from the fields
-                    (:func:`add_options`, :meth:`~.from_args`)
+                    (:func:`kfkd.options.add_options`, :meth:`~.from_args`)
 a JSON file         a flat config, a ``best.json``, a model folder or its
                     model.json (:func:`read_config`, :meth:`~.write`)
 ==================  ==========================================================
@@ -40,7 +40,6 @@ Traceback (most recent call last):
 ...
 kfkd.errors.UsageError: batch_size: 0 is not >= 1
 """
-import argparse
 import dataclasses
 import inspect
 import json
@@ -50,11 +49,9 @@ from . import checks
 from .augment import Augmenter, EXPOSURE_METHODS
 from .errors import UsageError
 from .fileio import write_json
-from .splits import DEFAULT_SPLIT, SPLITS
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
-           "UPDATES", "add_options", "add_split_options",
-           "add_train_arguments", "read_config", "read_flat",
+           "UPDATES", "option_fields", "read_config", "read_flat",
            "MODEL_FORMAT", "OPTION_FIELDS", "HISTORY_COLUMNS"]
 
 #: Update rules of :class:`kfkd.train.Trainer`.
@@ -152,8 +149,9 @@ class TrainingConfig(object):
     :class:`kfkd.train.Trainer` for their meaning): ``net``,
     ``net_params``, ``update``, ``learning_rate``, ``learning_rate_end``,
     ``momentum``, ``momentum_end``, ``l1``, ``l2``, ``batch_size``,
-    ``max_epochs``, ``max_minutes``, ``patience``, ``exposure``, ``seed``
-    and ``augment`` (an :class:`AugmentConfig`, or None for none).
+    ``max_epochs``, ``max_minutes``, ``patience``, ``exposure``, ``seed``,
+    ``engine`` (:data:`kfkd.nets.ENGINES`) and ``augment`` (an
+    :class:`AugmentConfig`, or None for none).
 
     Raises
     ------
@@ -188,6 +186,10 @@ class TrainingConfig(object):
                            choices=(None,) + EXPOSURE_METHODS,
                            help="exposure correction of every image")
     seed: int = _field(0, checks.seed_int, int, flag="--seed")
+    engine: str = _field("custom", flag="--engine", choices=("custom",
+                                                             "stock"),
+                         help="pooling and dropout layers: kfkd's C ops "
+                         "(custom, default) or Lasagne's (stock)")
     augment: AugmentConfig = _field(None, factory=AugmentConfig)
 
     def __post_init__(self):
@@ -273,7 +275,7 @@ class TrainingConfig(object):
     # -- command-line arguments ------------------------------------------------
     @classmethod
     def from_args(cls, args):
-        """From parsed ``kfkd train`` arguments (:func:`add_options`).
+        """From parsed ``kfkd train`` arguments (:func:`kfkd.options.add_options`).
 
         With ``--config FILE``, the file's config (:func:`read_config`) with
         the options given on the command line on top (an augmentation
@@ -306,128 +308,14 @@ TRAINER_KEYS = tuple(f.name for f in dataclasses.fields(TrainingConfig)
                      if f.name not in ("net_params", "augment"))
 
 
-def _option_fields():
+def option_fields():
     """The fields that have a ``kfkd train`` option, in option order."""
     return [f for f in dataclasses.fields(TrainingConfig)
             + dataclasses.fields(AugmentConfig) if f.metadata.get("flag")]
 
 
 #: The fields that have a ``kfkd train`` option.
-OPTION_FIELDS = tuple(f.name for f in _option_fields())
-
-
-class _Given(argparse.Action):
-    """Stores an option's value (``const`` for a flag, appended for
-    ``--param``) and records it in ``given_options``, so that
-    :meth:`TrainingConfig.from_args` puts only the options given on top of
-    a ``--config`` file."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        if self.nargs == 0:
-            values = self.const
-        elif isinstance(self.default, list):
-            values = getattr(namespace, self.dest) + [values]
-        setattr(namespace, self.dest, values)
-        namespace.given_options = (set(getattr(namespace, "given_options",
-                                               ())) | {self.dest})
-
-
-def _value(text):
-    """'5' -> 5, '0.1' -> 0.1, 'true' -> True, 'none' -> None, else the text."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def net_param(text):
-    """The argparse ``type`` of ``--param NAME=VALUE``: ``(name, value)``."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError("expected NAME=VALUE, got %r" % text)
-    return key, _value(value)
-
-
-def add_split_options(parser, split_default=DEFAULT_SPLIT):
-    """Add the data options of a command that loads the validation split:
-    ``--data-dir``, ``--split``, ``--val-fraction``, ``--limit``.
-
-    ``split_default`` is said in ``--split``'s help; the option's value is
-    None unless given (``kfkd evaluate`` then takes the model's own split,
-    :func:`kfkd.splits.recorded_split`; the others
-    :data:`kfkd.splits.DEFAULT_SPLIT`)."""
-    parser.add_argument("--data-dir", help="folder with training.csv(.gz) "
-                        "etc. (default: $KFKD_DATA_DIR)")
-    parser.add_argument("--split", choices=SPLITS,
-                        help="validation faces: whole groups of likely the "
-                        "same person, or random rows (default: %s)"
-                        % split_default)
-    parser.add_argument("--val-fraction", type=checks.fraction, default=None,
-                        help="validation share of training.csv (default "
-                        "0.2)")
-    parser.add_argument("--limit", type=checks.positive_int,
-                        help="use only the first N faces")
-
-
-def add_train_arguments(parser):
-    """Add every argument of ``kfkd train`` to ``parser``: the output
-    folder, the data split (:func:`add_split_options`) and the training
-    options (:func:`add_options`).  The command and the report's training
-    runs (:mod:`kfkd.report.runs`) parse with it, so that a figure's run is
-    exactly a ``kfkd train`` command."""
-    parser.add_argument("--out", required=True, help="model folder to write")
-    parser.add_argument("--overwrite", action="store_true", help="replace "
-                        "the model (or anything else) already in --out")
-    add_split_options(parser)
-    add_options(parser)
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar")
-
-
-def add_options(parser):
-    """Add ``kfkd train``'s training options to ``parser``, one per field
-    (its dest is the field's name: ``--epochs`` -> ``max_epochs``).
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-    """
-    parser.set_defaults(given_options=set())
-    parser.add_argument("--config", metavar="FILE", help="a flat config "
-                        "JSON, a search's best.json, a model folder or its "
-                        "model.json; the options given override its values")
-    defaults = TrainingConfig()
-    for f in _option_fields():
-        meta = f.metadata
-        owner = defaults.augment if f.name in AUGMENT_KEYS else defaults
-        default = getattr(owner, f.name)
-        if f.type is bool or f.type == "bool":  # --no-flip
-            parser.add_argument(meta["flag"], dest=f.name, action=_Given,
-                                nargs=0, const=not default, default=default,
-                                help=meta["help"])
-            continue
-        choices = meta["choices"] and [c for c in meta["choices"] if c]
-        parser.add_argument(
-            meta["flag"], dest=f.name, action=_Given, default=default,
-            type=meta["option_check"], choices=choices,
-            help=meta["help"] or _default_help(default))
-    parser.add_argument("--no-augment", dest="no_augment", action=_Given,
-                        nargs=0, const=True, default=False,
-                        help="no augmentation at all")
-    parser.add_argument("--param", dest="net_params", type=net_param,
-                        action=_Given, default=[], metavar="NAME=VALUE",
-                        help="net hyperparameter, e.g. --param depth=5")
-
-
-def _default_help(default):
-    return "default %s" % ("none" if default is None else default)
+OPTION_FIELDS = tuple(f.name for f in option_fields())
 
 
 def _training_flat(training):

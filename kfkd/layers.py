@@ -2,24 +2,31 @@
 
 Each is a small :class:`lasagne.layers.Layer` subclass with its Theano
 expression in ``get_output_for``: batch normalisation, and drop-in twins of
-Lasagne's ``MaxPool2DLayer`` and ``DropoutLayer`` computed by kfkd's C ops
-(:mod:`kfkd.ops`), same constructors, shapes and parameters.
+Lasagne's ``MaxPool2DLayer`` and ``DropoutLayer`` and of
+:class:`BatchNormLayer` computed by kfkd's C ops (:mod:`kfkd.ops`), same
+constructors, shapes and parameters; :func:`fold_batch_norm` folds batch
+norms into the layer below for prediction.
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
+
+import collections
+import copy
 
 import numpy as np
 import theano
 import theano.tensor as T
 from lasagne import init, nonlinearities
-from lasagne.layers import (DropoutLayer, Layer, MaxPool2DLayer,
-                            NonlinearityLayer)
+from lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer,
+                            InputLayer, Layer, MaxPool2DLayer, MergeLayer,
+                            NonlinearityLayer, get_all_layers)
 from lasagne.random import get_rng
 
+from .ops.bnorm import batch_norm_train, channel_axes
 from .ops.dropout import PhiloxDropout
 from .ops.pool import ArgmaxPool
 
 __all__ = ["BatchNormLayer", "batch_norm", "ArgmaxPool2DLayer",
-           "PhiloxDropoutLayer"]
+           "PhiloxDropoutLayer", "FusedBatchNormLayer", "fold_batch_norm"]
 
 
 class BatchNormLayer(Layer):
@@ -72,34 +79,46 @@ class BatchNormLayer(Layer):
         else:
             mean = input.mean(self.axes)
             inv_std = T.inv(T.sqrt(input.var(self.axes) + self.epsilon))
-            running_mean = theano.clone(self.mean, share_inputs=False)
-            running_inv_std = theano.clone(self.inv_std, share_inputs=False)
-            running_mean.default_update = ((1 - self.alpha) * running_mean
-                                           + self.alpha * mean)
-            running_inv_std.default_update = ((1 - self.alpha)
-                                              * running_inv_std
-                                              + self.alpha * inv_std)
+            running_mean, running_inv_std = self._running_averages()
+            self._track(running_mean, mean)
+            self._track(running_inv_std, inv_std)
             # include the clones in the graph so their updates happen
             mean += 0 * running_mean
             inv_std += 0 * running_inv_std
-        pattern = []
-        k = 0
-        for axis in range(input.ndim):
+        pattern = self._pattern(input.ndim)
+        return ((input - mean.dimshuffle(pattern))
+                * (self.gamma * inv_std).dimshuffle(pattern)
+                + self.beta.dimshuffle(pattern))
+
+    def _running_averages(self):
+        """Clones of ``mean`` and ``inv_std`` to carry default updates."""
+        return (theano.clone(self.mean, share_inputs=False),
+                theano.clone(self.inv_std, share_inputs=False))
+
+    def _track(self, running, batch):
+        """Move ``running`` by ``alpha`` towards ``batch`` on every call."""
+        running.default_update = ((1 - self.alpha) * running
+                                  + self.alpha * batch)
+
+    def _pattern(self, ndim):
+        """dimshuffle pattern of a per-channel vector for an input."""
+        pattern, k = [], 0
+        for axis in range(ndim):
             if axis in self.axes:
                 pattern.append("x")
             else:
                 pattern.append(k)
                 k += 1
-        return ((input - mean.dimshuffle(pattern))
-                * (self.gamma * inv_std).dimshuffle(pattern)
-                + self.beta.dimshuffle(pattern))
+        return pattern
 
 
-def batch_norm(layer, **kwargs):
+def batch_norm(layer, fused=False, **kwargs):
     """Insert a :class:`BatchNormLayer` before ``layer``'s nonlinearity.
 
     ``layer``'s bias is removed (the normalisation's ``beta`` replaces it)
     and its nonlinearity moved after the normalisation, as in Lasagne 0.2.
+    With ``fused=True`` the layer is a :class:`FusedBatchNormLayer` (same
+    parameters, same outputs, faster training).
 
     Returns
     -------
@@ -114,7 +133,8 @@ def batch_norm(layer, **kwargs):
         del layer.params[layer.b]
         layer.b = None
     name = getattr(layer, "name", None)
-    layer = BatchNormLayer(layer, name=name and name + "_bn", **kwargs)
+    normalise = FusedBatchNormLayer if fused else BatchNormLayer
+    layer = normalise(layer, name=name and name + "_bn", **kwargs)
     if nonlinearity is not None:
         layer = NonlinearityLayer(layer, nonlinearity,
                                   name=name and name + "_nl")
@@ -206,3 +226,151 @@ class PhiloxDropoutLayer(DropoutLayer):
         if deterministic or self.p == 0:
             return input
         return self.op(input, self.step)
+
+
+class FusedBatchNormLayer(BatchNormLayer):
+    """:class:`BatchNormLayer` computed by fused C ops in training.
+
+    The same constructor, parameters (``beta``, ``gamma``, ``mean``,
+    ``inv_std``, in that order), shapes and running-average updates as
+    :class:`BatchNormLayer`, so weights files load into either and both
+    predict the same.  In training (``deterministic=False``) with the
+    default channel ``axes`` the statistics, the normalisation and their
+    gradient are :class:`kfkd.ops.bnorm.BatchNormTrain` and
+    :class:`~kfkd.ops.bnorm.BatchNormTrainGrad` (one pass for the
+    statistics, a fused backward; Ioffe & Szegedy 2015); otherwise it is
+    :class:`BatchNormLayer`.  At prediction time fold it into the layer
+    below with :func:`fold_batch_norm`.
+
+    Parameters
+    ----------
+    incoming, axes, epsilon, alpha, beta, gamma, mean, inv_std
+        As :class:`BatchNormLayer`.  Input ``(N, C, ...)`` float32 or
+        float64 (conv ``(N, C, H, W)`` or dense ``(N, C)``); the output has
+        its shape and dtype; the parameters are ``(C,)``.
+
+    Examples
+    --------
+    >>> layer = FusedBatchNormLayer(InputLayer((None, 16, 48, 48)))
+    >>> [p.name for p in layer.get_params()]
+    ['beta', 'gamma', 'mean', 'inv_std']
+    """
+
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.axes != channel_axes(input.ndim):
+            return super(FusedBatchNormLayer, self).get_output_for(
+                input, deterministic=deterministic, **kwargs)
+        running_mean, running_inv_std = self._running_averages()
+        # the clones join the graph (through beta) so their updates happen
+        beta = self.beta + 0 * (running_mean + running_inv_std)
+        output, mean, inv_std = batch_norm_train(input, self.gamma, beta,
+                                                 self.epsilon)
+        self._track(running_mean, mean)
+        self._track(running_inv_std, inv_std)
+        return output
+
+
+#: Layers whose output channels a following batch norm can be folded into,
+#: with the axis of ``W`` that indexes the output channels.
+FOLDABLE = ((Conv2DLayer, 0), (DenseLayer, 1))
+
+
+def fold_batch_norm(layer):
+    """The inference net of ``layer`` with batch norms folded into weights.
+
+    Every :class:`BatchNormLayer` (or :class:`FusedBatchNormLayer`) over
+    the channel axes whose input is a :class:`lasagne.layers.Conv2DLayer`
+    or :class:`~lasagne.layers.DenseLayer` with a linear output and no
+    other consumer is removed, and that layer computes with
+
+    .. math::
+
+        W' = W \\, s, \\quad b' = (b - \\mu) \\, s + \\beta, \\quad
+        s = \\gamma \\cdot \\mathrm{inv\\_std}
+
+    per output channel (the running averages ``mean`` = :math:`\\mu` and
+    ``inv_std``; Ioffe & Szegedy 2015, section 3.2: at inference the
+    normalisation is a linear transform, which composes with the linear
+    layer before it).  ``W'`` and ``b'`` are Theano expressions of the
+    original shared parameters, so a compiled function stays current when
+    the net trains on.  Other layers are shallow copies wired to the new
+    inputs (the :class:`~lasagne.layers.InputLayer` is shared);
+    ``lasagne.layers.get_all_params`` of the result lists the same
+    variables in the same order.  Only ``deterministic=True`` outputs of
+    the result equal those of ``layer``.
+
+    Parameters
+    ----------
+    layer : lasagne.layers.Layer
+        The output layer of a net.
+
+    Returns
+    -------
+    lasagne.layers.Layer
+        The output layer of the folded net (``layer`` itself if nothing
+        folds).
+
+    Examples
+    --------
+    >>> from kfkd import nets
+    >>> net = nets.build("breeze", depth=2)
+    >>> folded = fold_batch_norm(net)
+    >>> any(isinstance(l, BatchNormLayer) for l in get_all_layers(folded))
+    False
+    """
+    layers = get_all_layers(layer)
+    consumers = collections.Counter(
+        id(below) for above in layers for below in _inputs(above))
+    rebuilt = {}
+    for each in layers:  # inputs first
+        rebuilt[id(each)] = _rebuild(each, rebuilt, consumers)
+    return rebuilt[id(layer)]
+
+
+def _inputs(layer):
+    if isinstance(layer, MergeLayer):
+        return list(layer.input_layers)
+    return [] if isinstance(layer, InputLayer) else [layer.input_layer]
+
+
+def _channel_axis(layer, consumers):
+    """Axis of ``W`` a batch norm on ``layer`` folds into, or None."""
+    for kind, axis in FOLDABLE:
+        if (isinstance(layer, kind) and consumers[id(layer)] == 1
+                and layer.nonlinearity in (None, nonlinearities.identity)
+                and isinstance(layer.W, theano.compile.SharedVariable)):
+            return axis
+    return None
+
+
+def _rebuild(layer, rebuilt, consumers):
+    inputs = [rebuilt[id(below)] for below in _inputs(layer)]
+    below = _inputs(layer)[0] if inputs else None
+    if isinstance(layer, BatchNormLayer) and layer.axes == channel_axes(
+            len(layer.input_shape)):
+        axis = _channel_axis(below, consumers)
+        if axis is not None:
+            return _folded(below, layer, rebuilt[id(below)], axis)
+    if all(new is old for new, old in zip(inputs, _inputs(layer))):
+        return layer
+    layer = copy.copy(layer)
+    if isinstance(layer, MergeLayer):
+        layer.input_layers = inputs
+    else:
+        layer.input_layer = inputs[0]
+    return layer
+
+
+def _folded(linear, norm, rebuilt_linear, axis):
+    """Copy of ``linear`` (rewired as ``rebuilt_linear``) with ``norm`` in W, b."""
+    folded = copy.copy(rebuilt_linear)
+    scale = norm.gamma * norm.inv_std
+    pattern = ["x"] * linear.W.ndim
+    pattern[axis] = 0
+    bias = -norm.mean if linear.b is None else linear.b - norm.mean
+    folded.W = linear.W * scale.dimshuffle(pattern)
+    folded.b = bias * scale + norm.beta
+    folded.params = collections.OrderedDict(linear.params)
+    folded.params.update(norm.params)
+    folded.name = linear.name
+    return folded

@@ -38,6 +38,7 @@ from .errors import ModelError, UsageError
 from .fileio import atomic_folder, write_json
 from .groups import load_specialists
 from .keypoints import FRAME, KeypointSchema, to_pixels
+from .layers import fold_batch_norm
 from .predictor import ModelNotFoundError, Predictor, read_json_file
 from .weights import read_weights, write_weights
 
@@ -117,12 +118,17 @@ class Model(Predictor):
             lasagne.layers.count_params(self.layer))
 
     def predict_unit(self, images, batch_size=256):
-        """Net outputs in [-1, 1] scale, ``(N, 2K) float32`` (no dropout)."""
+        """Net outputs in [-1, 1] scale, ``(N, 2K) float32`` (no dropout).
+
+        Batch norms are folded into the layers below them
+        (:func:`kfkd.layers.fold_batch_norm`).
+        """
         if self._predict_fn is None:
             input_var = lasagne.layers.get_all_layers(self.layer)[0].input_var
             self._predict_fn = theano.function(
                 [input_var],
-                lasagne.layers.get_output(self.layer, deterministic=True),
+                lasagne.layers.get_output(fold_batch_norm(self.layer),
+                                          deterministic=True),
                 name="predict")
         images = np.asarray(images, dtype=theano.config.floatX)
         if images.ndim != 4 or images.shape[1:] != (1, FRAME, FRAME):

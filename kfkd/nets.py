@@ -28,6 +28,7 @@ Examples
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
+import functools
 import inspect
 import math
 import numbers
@@ -40,16 +41,36 @@ from lasagne.nonlinearities import rectify
 
 from .errors import UsageError
 from .keypoints import FRAME
+from .layers import ArgmaxPool2DLayer, PhiloxDropoutLayer
 from .layers import batch_norm as add_batch_norm
 
-__all__ = ["NETS", "register", "build", "default_params", "check_params",
-           "SameConv2DLayer",
+__all__ = ["NETS", "ENGINES", "DEFAULT_ENGINE", "register", "build",
+           "default_params", "check_params", "SameConv2DLayer",
            "net1", "net2", "net6", "breeze"]
 
 #: name -> builder function
 NETS = {}
 
 INPUT_SHAPE = (None, 1, FRAME, FRAME)
+
+#: The layers of each engine, ``{name: {"pool": class, "dropout": class,
+#: "batch_norm": function}}``: ``stock`` is Lasagne 0.1's pooling and
+#: dropout (Theano's pool and MRG streams) and the Theano-expression batch
+#: normalisation; ``custom`` kfkd's C ops (:mod:`kfkd.ops`: arg-max
+#: pooling, Philox dropout, fused batch normalisation).  Both have the same
+#: constructors, shapes and parameters, so a model's weights load into
+#: either; the engine changes training speed and the dropout masks drawn,
+#: not what a trained net computes.
+ENGINES = {
+    "stock": {"pool": MaxPool2DLayer, "dropout": DropoutLayer,
+              "batch_norm": functools.partial(add_batch_norm, fused=False)},
+    "custom": {"pool": ArgmaxPool2DLayer, "dropout": PhiloxDropoutLayer,
+               "batch_norm": functools.partial(add_batch_norm, fused=True)},
+}
+#: The engine :func:`build` uses unless told.
+DEFAULT_ENGINE = "custom"
+#: Builder arguments that are not hyperparameters.
+_NOT_PARAMS = ("n_outputs", "engine")
 
 
 def register(builder):
@@ -62,7 +83,8 @@ def default_params(name):
     """The builder's hyperparameters and their defaults, as a dict."""
     signature = inspect.signature(_builder(name))
     return {k: p.default for k, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty and k != "n_outputs"}
+            if p.default is not inspect.Parameter.empty
+            and k not in _NOT_PARAMS}
 
 
 def _builder(name):
@@ -145,17 +167,41 @@ def _check_value(name, key, value, default):
     return value
 
 
-def build(name, n_outputs=30, **params):
+def build(name, n_outputs=30, engine=DEFAULT_ENGINE, **params):
     """Build net ``name`` with hyperparameters ``params``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`NETS`.
+    n_outputs : int
+        Linear outputs (2 per keypoint).
+    engine : str
+        A key of :data:`ENGINES`: the pooling, dropout and batch-norm layers.
+    **params
+        The builder's hyperparameters (:func:`default_params`).
 
     Raises
     ------
     UsageError
-        Unknown net, unknown hyperparameter or a bad value
+        Unknown net or engine, unknown hyperparameter or a bad value
         (:func:`check_params`).
     """
     builder = _builder(name)
-    return builder(n_outputs=n_outputs, **check_params(name, params))
+    params = check_params(name, params)
+    return builder(n_outputs=n_outputs, engine=_engine(engine), **params)
+
+
+def _engine(engine):
+    """The layer classes of ``engine`` (:data:`ENGINES`); UsageError if
+    unknown."""
+    if isinstance(engine, dict):
+        return engine
+    try:
+        return ENGINES[engine]
+    except (KeyError, TypeError):
+        raise UsageError("unknown engine %r; known: %s"
+                         % (engine, ", ".join(sorted(ENGINES))))
 
 
 class SameConv2DLayer(Conv2DLayer):
@@ -182,56 +228,57 @@ class SameConv2DLayer(Conv2DLayer):
         return self.nonlinearity(conved)
 
 
-def _head(layer, units, dropouts, n_outputs, normalise=False,
+def _head(layer, units, dropouts, n_outputs, engine, normalise=False,
           output_W=lasagne.init.GlorotUniform()):
     for k, p in enumerate(dropouts):
         layer = DenseLayer(layer, units, name="dense%d" % (k + 1))
         if normalise:
-            layer = add_batch_norm(layer)
+            layer = engine["batch_norm"](layer)
         if p:
-            layer = DropoutLayer(layer, p)
+            layer = engine["dropout"](layer, p)
     return DenseLayer(layer, n_outputs, W=output_W, nonlinearity=None,
                       name="output")
 
 
 @register
-def net1(n_outputs=30, hidden=100):
+def net1(n_outputs=30, hidden=100, engine=DEFAULT_ENGINE):
     """Nouri net1: 9216 inputs -> ``hidden`` rectified units -> linear output."""
     layer = InputLayer(INPUT_SHAPE, name="input")
     layer = DenseLayer(layer, hidden, name="hidden")
     return DenseLayer(layer, n_outputs, nonlinearity=None, name="output")
 
 
-def _nouri_conv(n_outputs, dense_units, dropouts):
+def _nouri_conv(n_outputs, dense_units, dropouts, engine):
+    engine = _engine(engine)
     layer = InputLayer(INPUT_SHAPE, name="input")
     for k, (filters, size) in enumerate(((32, 3), (64, 2), (128, 2))):
         layer = Conv2DLayer(layer, filters, size, name="conv%d" % (k + 1))
-        layer = MaxPool2DLayer(layer, 2, name="pool%d" % (k + 1))
+        layer = engine["pool"](layer, 2, name="pool%d" % (k + 1))
         if dropouts[k]:
-            layer = DropoutLayer(layer, dropouts[k])
-    return _head(layer, dense_units, dropouts[3:], n_outputs)
+            layer = engine["dropout"](layer, dropouts[k])
+    return _head(layer, dense_units, dropouts[3:], n_outputs, engine)
 
 
 @register
-def net2(n_outputs=30, dense_units=500):
+def net2(n_outputs=30, dense_units=500, engine=DEFAULT_ENGINE):
     """Nouri net2: conv 32@3x3, 64@2x2, 128@2x2 (each max-pooled 2x2), dense."""
-    return _nouri_conv(n_outputs, dense_units, (0, 0, 0, 0, 0))
+    return _nouri_conv(n_outputs, dense_units, (0, 0, 0, 0, 0), engine)
 
 
 @register
 def net6(n_outputs=30, dense_units=1000, dropout1=0.1, dropout2=0.2,
-         dropout3=0.3, dropout4=0.5):
+         dropout3=0.3, dropout4=0.5, engine=DEFAULT_ENGINE):
     """Nouri net6: conv 32@3x3 -> pool -> dropout .1 -> conv 64@2x2 -> pool ->
     dropout .2 -> conv 128@2x2 -> pool -> dropout .3 -> dense 1000 ->
     dropout .5 -> dense 1000 -> linear output."""
     return _nouri_conv(n_outputs, dense_units,
-                       (dropout1, dropout2, dropout3, dropout4, 0))
+                       (dropout1, dropout2, dropout3, dropout4, 0), engine)
 
 
 @register
 def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
            dense_units=256, dropout_conv=0.05, dropout_dense=0.3,
-           batch_norm=True, global_pool=False):
+           batch_norm=True, global_pool=False, engine=DEFAULT_ENGINE):
     """A deeper CNN after the 2015 paper, with depth and width as parameters.
 
     Parameters
@@ -252,9 +299,12 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
     global_pool : bool
         Average the last block over space before the head (fewest
         parameters) instead of flattening it.
+    engine : str or dict
+        Pooling, dropout and batch-norm layers (:data:`ENGINES`).
     """
     if not 1 <= depth <= 6:
         raise UsageError("net breeze: depth=%r must be 1-6" % depth)
+    engine = _engine(engine)
     layer = InputLayer(INPUT_SHAPE, name="input")
     for b in range(depth):
         filters = min(256, width * 2 ** b)
@@ -264,15 +314,15 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
                                     nonlinearity=rectify,
                                     name="conv%d_%d" % (b + 1, c + 1))
             if batch_norm:
-                layer = add_batch_norm(layer)
-        layer = MaxPool2DLayer(layer, 2, name="pool%d" % (b + 1))
+                layer = engine["batch_norm"](layer)
+        layer = engine["pool"](layer, 2, name="pool%d" % (b + 1))
         p = min(0.5, dropout_conv * (b + 1))
         if p:
-            layer = DropoutLayer(layer, p)
+            layer = engine["dropout"](layer, p)
     if global_pool:
         layer = GlobalPoolLayer(layer, name="gap")
     # Output weights start at 0: with the bias at the mean shape
     # (kfkd.objective.init_output_bias) the untrained net predicts the mean shape
     # instead of random offsets of tens of pixels.
-    return _head(layer, dense_units, (dropout_dense,), n_outputs,
+    return _head(layer, dense_units, (dropout_dense,), n_outputs, engine,
                  normalise=batch_norm, output_W=lasagne.init.Constant(0.0))

@@ -21,6 +21,7 @@ from . import nets
 from .config import (AUGMENT_KEYS, TRAINER_KEYS,
                      AugmentConfig, TrainingConfig)
 from .keypoints import FRAME
+from .layers import fold_batch_norm
 from .metrics import rmse
 from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
@@ -116,7 +117,8 @@ class Trainer(object):
         epochs (validation RMSE); ``exposure``: exposure correction
         (:func:`kfkd.augment.equalize_exposure`) of every image, in training
         and (through the saved model) prediction; ``seed``: seeds weights,
-        dropout, batch order and augmentation; ``augment``: the
+        dropout, batch order and augmentation; ``engine``: the pooling and
+        dropout layers (:data:`kfkd.nets.ENGINES`); ``augment``: the
         :class:`kfkd.augment.Augmenter` applied to every mini-batch.
     augmenter : kfkd.augment.Augmenter, optional
         Instead of ``config.augment``'s (e.g. one with a keypoint schema).
@@ -163,7 +165,7 @@ class Trainer(object):
             The net's output layer.
         profile : theano.compile.profiling.ProfileStats, optional
             Collects the training function's time per op (Theano's
-            profiler; :func:`kfkd.benchmark.profile_train_step`).
+            profiler; :func:`kfkd.timing.profile_train_step`).
 
         Returns
         -------
@@ -171,7 +173,8 @@ class Trainer(object):
             ``train_fn(images, targets, mask) -> data loss`` (one update);
             targets and mask as :func:`masked_targets` makes them.
         predict_fn : callable
-            ``predict_fn(images) -> (N, 2K)`` unit-scale outputs, no dropout.
+            ``predict_fn(images) -> (N, 2K)`` unit-scale outputs, no dropout,
+            batch norms folded (:func:`kfkd.layers.fold_batch_norm`).
         learning_rate, momentum : theano shared variables
             Set per epoch by the schedules.
 
@@ -202,7 +205,8 @@ class Trainer(object):
         train_fn = theano.function([input_var, targets, mask], data_loss,
                                    updates=updates, name="train",
                                    profile=profile)
-        val_out = lasagne.layers.get_output(layer, deterministic=True)
+        val_out = lasagne.layers.get_output(fold_batch_norm(layer),
+                                            deterministic=True)
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
 
@@ -302,7 +306,7 @@ class Trainer(object):
         ``init_model`` if given, compiled; -> (model, train_fn, lr, mom)."""
         lasagne.random.set_rng(np.random.RandomState(self.seed + 1))
         layer = nets.build(self.net, n_outputs=train.schema.n_outputs,
-                           **self.net_params)
+                           engine=self.engine, **self.net_params)
         init_output_bias(layer, train.keypoints)
         training = self.get_params()
         if init_model is not None:

@@ -169,3 +169,27 @@ def test_bad_inputs_are_refused():
     with pytest.raises(IndexError, match="outside its window"):
         bad(np.zeros((1, 1, 2, 2), "float32"),
             np.ones((1, 1, 1, 1), "float32"))
+
+
+def test_engines_compute_the_same_net(faces, reference_model):
+    """The shipped breeze built with the stock and the custom engine
+    (:data:`kfkd.nets.ENGINES`): the same parameters load into both and the
+    deterministic outputs agree on real faces (different compiled
+    functions: a tolerance, not equality)."""
+    from kfkd import nets
+    from kfkd.layers import BatchNormLayer, FusedBatchNormLayer
+    norm = {"stock": BatchNormLayer, "custom": FusedBatchNormLayer}
+    values = lasagne.layers.get_all_param_values(reference_model.layer)
+    x = T.tensor4("x")
+    outputs = []
+    for engine in ("stock", "custom"):
+        layer = nets.build(reference_model.net, engine=engine,
+                           **reference_model.net_params)
+        kinds = {type(l) for l in lasagne.layers.get_all_layers(layer)}
+        classes = nets.ENGINES[engine]
+        assert {classes["pool"], classes["dropout"], norm[engine]} <= kinds
+        lasagne.layers.set_all_param_values(layer, values)
+        out = lasagne.layers.get_output(layer, x, deterministic=True)
+        outputs.append(theano.function([x], out)(faces))
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+    assert np.abs(outputs[0]).max() > 0.1     # a real prediction, not zeros

@@ -3,6 +3,7 @@
 ===========  ==============================================================
 pool         max-pooling that records the arg-max (gradient = a scatter)
 dropout      fused dropout with a counter-based Philox4x32-10 generator
+bnorm        fused batch normalisation: one-pass statistics, fused backward
 speed        microbenchmark of each op against the stock one
 ===========  ==============================================================
 

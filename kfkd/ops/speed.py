@@ -1,7 +1,7 @@
 """Microbenchmark: forward + backward of each custom op against the stock op.
 
-For every ``MaxPool2DLayer`` and ``DropoutLayer`` of a net (as
-:func:`kfkd.nets.build` makes it, batch ``batch``), compiles
+For every ``MaxPool2DLayer``, ``DropoutLayer`` and ``BatchNormLayer`` of a
+net (as :func:`kfkd.nets.build` makes it, batch ``batch``), compiles
 ``x -> (sum(layer(x) * w), its gradient)`` once with the stock Lasagne
 layer and once with its :mod:`kfkd.layers` twin and times the calls.
 Speed is printed, never asserted (``experiments/benchmark_ops.py`` is the
@@ -24,24 +24,26 @@ import theano.tensor as T
 from lasagne.layers import DropoutLayer, MaxPool2DLayer
 
 from .. import nets
-from ..layers import ArgmaxPool2DLayer, PhiloxDropoutLayer
+from ..layers import (ArgmaxPool2DLayer, BatchNormLayer, FusedBatchNormLayer,
+                      PhiloxDropoutLayer)
 
 __all__ = ["op_layers", "time_layer", "compare"]
 
 #: kind -> (stock layer class, custom layer class)
 PAIRS = {"pool": (MaxPool2DLayer, ArgmaxPool2DLayer),
-         "dropout": (DropoutLayer, PhiloxDropoutLayer)}
+         "dropout": (DropoutLayer, PhiloxDropoutLayer),
+         "bnorm": (BatchNormLayer, FusedBatchNormLayer)}
 
 
 def op_layers(net, batch=128, **params):
-    """The max-pool and dropout layers of ``net``, in order.
+    """The max-pool, dropout and batch-norm layers of ``net``, in order.
 
     Returns
     -------
     list of (kind, shape, kwargs)
-        ``kind`` 'pool' or 'dropout', the layer's input ``shape`` with the
-        batch axis set to ``batch``, and the constructor arguments that
-        rebuild it.
+        ``kind`` 'pool', 'dropout' or 'bnorm', the layer's input
+        ``shape`` with the batch axis set to ``batch``, and the constructor
+        arguments that rebuild it.
     """
     found = []
     for layer in lasagne.layers.get_all_layers(nets.build(net, **params)):
@@ -53,6 +55,9 @@ def op_layers(net, batch=128, **params):
                 pad=layer.pad, ignore_border=layer.ignore_border)))
         elif isinstance(layer, DropoutLayer):
             found.append(("dropout", shape, dict(p=layer.p)))
+        elif isinstance(layer, BatchNormLayer):  # stock or fused
+            found.append(("bnorm", shape, dict(
+                axes=layer.axes, epsilon=layer.epsilon, alpha=layer.alpha)))
     return found
 
 

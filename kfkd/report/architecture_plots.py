@@ -15,6 +15,13 @@ _LAYER_COLORS = {"InputLayer": "#d9d9d9", "conv": "#9ecae1",
                  "output": "#fc9272"}
 
 
+#: kfkd's C-op layers (:data:`kfkd.nets.ENGINES` ``custom``) -> the Lasagne
+#: layer they stand in for: drawn alike.
+_SAME_AS = {"ArgmaxPool2DLayer": "MaxPool2DLayer",
+            "PhiloxDropoutLayer": "DropoutLayer",
+            "FusedBatchNormLayer": "BatchNormLayer"}
+
+
 def _nonlinearity_name(name):
     return {"rectify": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}.get(
         name, name)
@@ -41,6 +48,7 @@ def architecture_boxes(layers):
     boxes = []
     for layer in layers:
         kind, shape = layer["type"], layer["output_shape"]
+        kind = _SAME_AS.get(kind, kind)
         shape_text = " x ".join(str(s) for s in shape)
         if kind == "BatchNormLayer" and boxes:
             text, _, k = boxes[-1]

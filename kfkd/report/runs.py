@@ -1,7 +1,7 @@
 """The training runs behind the training-curve and ablation figures.
 
 Every run is exactly a ``kfkd train`` command: its arguments are parsed
-with the command's own arguments (:func:`kfkd.config.add_train_arguments`)
+with the command's own arguments (:func:`kfkd.options.add_train_arguments`)
 into a :class:`kfkd.config.TrainingConfig`.  Training imports Theano, so :func:`train_run` imports the trainer lazily:
 redrawing from saved files never imports Theano.
 """
@@ -12,7 +12,8 @@ import time
 
 import pandas as pd
 
-from ..config import HISTORY_COLUMNS, TrainingConfig, add_train_arguments
+from ..config import HISTORY_COLUMNS, TrainingConfig
+from ..options import add_train_arguments
 from ..fileio import read_json, write_json
 from . import store
 from ..plotting import save_figure

@@ -18,7 +18,13 @@ def default_devices(cores=None):
     One single-threaded slot per core, at most 2, on machines of up to 3
     cores (on 2 cores, two workers give more trials per hour than one
     two-threaded one: see ``experiments/benchmark_search.py``), one per 2
-    cores above that.
+    cores above that.  This holds with Theano's own loops threaded too
+    (``THEANO_FLAGS=openmp=True``, :mod:`kfkd.compat`): a breeze training
+    step cost 40-55% more CPU per image with 2 threads than with 1
+    (``THEANO_FLAGS=openmp=True OMP_NUM_THREADS=1`` and ``=2 python
+    experiments/benchmark_bnorm_net.py``, the second figure of each pair;
+    2 cores shared with other jobs, load 9-11), so independent
+    single-threaded workers use the cores best.
     """
     cores = cores or os.cpu_count() or 1
     return ["cpu"] * max(1, min(cores, 2 if cores <= 3 else cores // 2))
@@ -79,7 +85,8 @@ def worker_env(device, threads, environ=None):
     (theano-pymc forbids a child from starting the GPU after its parent
     did); ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
     ``MKL_NUM_THREADS`` are set to ``threads`` so that workers do not
-    oversubscribe the cores.
+    oversubscribe the cores (``OMP_NUM_THREADS`` also bounds Theano's own
+    C loops and kfkd's ops when Theano runs with ``openmp=True``).
     """
     env = dict(os.environ if environ is None else environ)
     pinned = {"device": device}
