@@ -216,13 +216,17 @@ def test_on_epoch_sees_every_row_and_can_stop_training(small_split):
 
 
 def test_shared_coefficients_give_the_same_penalty_and_dropout():
-    """l1, l2 and dropout probabilities become shared variables for
-    training (one compiled function for every value): same numbers."""
+    """l1, l2 and Lasagne's dropout probabilities become shared variables
+    for training (one compiled function for every value): same numbers.
+    The custom engine's Philox dropout takes its probability as an op
+    parameter (one C module for every value) and is left as it is."""
     from kfkd.objective import share_dropout, shared_coefficient
 
     lasagne.random.set_rng(np.random.RandomState(0))
-    layer = nets.build("breeze", depth=1, width=2, dense_units=4,
-                       dropout_conv=0.25, dropout_dense=0.5)
+    small = dict(depth=1, width=2, dense_units=4, dropout_conv=0.25,
+                 dropout_dense=0.5)
+    assert share_dropout(nets.build("breeze", engine="custom", **small)) == []
+    layer = nets.build("breeze", engine="stock", **small)
     l1, l2 = shared_coefficient(1e-4, "l1"), shared_coefficient(1e-3, "l2")
     assert penalty(layer, l1, shared_coefficient(0.0, "l2")).eval() == \
         pytest.approx(penalty(layer, 1e-4, 0.0).eval(), rel=1e-6)
