@@ -25,7 +25,7 @@ import numpy as np
 from ..keypoints import FRAME
 
 __all__ = ["CROP_SCALE", "CROP_SHIFT", "FaceDetector", "crop_square",
-           "crop_faces", "frame_to_photo"]
+           "crop_faces", "frame_to_photo", "photo_to_frame"]
 
 #: Side of the square crop, as a multiple of the Haar box width (see the
 #: module docstring for the derivation).
@@ -214,3 +214,27 @@ def frame_to_photo(keypoints, square, frame=FRAME):
     xy = k.reshape(k.shape[:-1] + (-1, 2)) if k.shape[-1] != 2 else k
     out = (xy + 0.5) * (side / float(frame)) - 0.5 + np.array([x0, y0])
     return out.reshape(k.shape)
+
+
+def photo_to_frame(points, square, frame=FRAME):
+    """Photo pixels -> pixels of the 96x96 crop: the inverse of
+    :func:`frame_to_photo`.
+
+    Parameters
+    ----------
+    points : ndarray, (..., 2) float, photo pixels ``(x, y)``
+    square : (x0, y0, side)
+    frame : int
+
+    Returns
+    -------
+    ndarray, same shape, float64 frame pixels
+
+    Examples
+    --------
+    >>> photo_to_frame(np.array([199.5, 149.5]), (104, 54, 192))
+    array([47.5, 47.5])
+    """
+    x0, y0, side = square
+    p = np.asarray(points, dtype=np.float64)
+    return (p - np.array([x0, y0]) + 0.5) * (frame / float(side)) - 0.5
