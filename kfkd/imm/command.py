@@ -31,9 +31,11 @@ def add_parser(sub):
     p.add_argument("--imm-dir", default=os.environ.get(
         "KFKD_IMM_DIR", os.path.join(SHARED_DATA, "imm")))
     p.add_argument("--out", default=os.path.join(REPO, "figures", "imm"))
-    p.add_argument("--max-minutes", type=float, default=3.0,
-                   help="training budget in minutes (default 3)")
-    p.add_argument("--epochs", type=int, default=400)
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="wall-clock training budget in minutes (default: "
+                   "none, --epochs decides)")
+    p.add_argument("--epochs", type=int, default=150,
+                   help="at most this many epochs (default 150)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--crop-scale", type=float, default=None,
                    help="crop side in Haar box widths (default: nose %.3f, "

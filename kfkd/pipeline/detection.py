@@ -217,24 +217,13 @@ def frame_to_photo(keypoints, square, frame=FRAME):
 
 
 def photo_to_frame(points, square, frame=FRAME):
-    """Photo pixels -> pixels of the 96x96 crop: the inverse of
-    :func:`frame_to_photo`.
+    """The inverse of :func:`frame_to_photo`: ``points`` ``(..., 2)`` in
+    photo pixels ``(x, y)`` -> float64 pixels of the ``frame`` x ``frame``
+    crop of ``square`` ``(x0, y0, side)``, same shape.
 
-    Parameters
-    ----------
-    points : ndarray, (..., 2) float, photo pixels ``(x, y)``
-    square : (x0, y0, side)
-    frame : int
-
-    Returns
-    -------
-    ndarray, same shape, float64 frame pixels
-
-    Examples
-    --------
     >>> photo_to_frame(np.array([199.5, 149.5]), (104, 54, 192))
     array([47.5, 47.5])
     """
-    x0, y0, side = square
-    p = np.asarray(points, dtype=np.float64)
-    return (p - np.array([x0, y0]) + 0.5) * (frame / float(side)) - 0.5
+    offset = np.array(square[:2], dtype=np.float64)
+    scale = frame / float(square[2])
+    return (np.asarray(points, np.float64) - offset + 0.5) * scale - 0.5
