@@ -11,7 +11,7 @@ import pytest
 from kfkd.cli import main
 from kfkd.imm import points as P
 from kfkd.imm.report import draw_best_worst
-from kfkd.pipeline.detection import frame_to_photo, photo_to_frame
+from kfkd.pipeline.detection import crop_faces, photo_to_frame
 from kfkd.pipeline import imm
 from kfkd.pipeline.imm import ImmFace, read_asf
 
@@ -97,11 +97,18 @@ def test_inter_ocular_normalisation():
         ((3 / 40) ** 2 + (4 / 40) ** 2 + (10 / 50) ** 2) / 4))
 
 
-def test_photo_to_frame_inverts_frame_to_photo():
-    xy = np.array([[10.0, 20.0], [95.0, 0.5]])
+def test_photo_to_frame_follows_the_crop():
+    """A bright block's centre maps onto the centroid of its image in the
+    crop (pixel centres at j + 0.5, the augmenter's convention)."""
+    photo = np.zeros((480, 640), np.uint8)
+    photo[150:154, 200:204] = 255  # centre (202, 152) in edge coordinates
     square = (104, 54, 192)
-    np.testing.assert_allclose(photo_to_frame(frame_to_photo(xy, square),
-                                              square), xy)
+    crop = crop_faces(photo, [square])[0, 0]
+    rows, cols = np.indices(crop.shape) + 0.5
+    centroid = [(cols * crop).sum() / crop.sum(),
+                (rows * crop).sum() / crop.sum()]
+    np.testing.assert_allclose(photo_to_frame(np.array([202.0, 152.0]),
+                                              square), centroid, atol=1e-6)
 
 
 @needs_imm

@@ -217,13 +217,21 @@ def frame_to_photo(keypoints, square, frame=FRAME):
 
 
 def photo_to_frame(points, square, frame=FRAME):
-    """The inverse of :func:`frame_to_photo`: ``points`` ``(..., 2)`` in
-    photo pixels ``(x, y)`` -> float64 pixels of the ``frame`` x ``frame``
-    crop of ``square`` ``(x0, y0, side)``, same shape.
+    """Photo points -> points of the ``frame`` x ``frame`` crop of
+    ``square`` ``(x0, y0, side)``: ``(p - (x0, y0)) * frame / side``.
 
-    >>> photo_to_frame(np.array([199.5, 149.5]), (104, 54, 192))
-    array([47.5, 47.5])
+    Both in the edge convention (0 is the outer edge of the first pixel,
+    whose centre is 0.5): the one of IMM's relative coordinates (times the
+    image size), of the augmenter's mirror ``x -> 96 - x``
+    (:func:`kfkd.transforms.flip_horizontal`) and of :mod:`kfkd.plotting`;
+    ``cv2.resize`` maps pixel areas edge to edge, so the map is a pure
+    scaling.  (:func:`frame_to_photo` puts pixel centres at integers
+    instead; the two differ by ``(side / frame - 1) / 2`` photo pixels.)
+    ``points`` ``(..., 2)``; returns float64 of the same shape.
+
+    >>> photo_to_frame(np.array([200.0, 150.0]), (104, 54, 192))
+    array([48., 48.])
     """
     offset = np.array(square[:2], dtype=np.float64)
-    scale = frame / float(square[2])
-    return (np.asarray(points, np.float64) - offset + 0.5) * scale - 0.5
+    return (np.asarray(points, np.float64) - offset) * (frame /
+                                                         float(square[2]))
