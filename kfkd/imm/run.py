@@ -34,7 +34,7 @@ def imm_config(target, max_minutes=None, max_epochs=150, seed=0,
     """The training config and augmenter of ``kfkd imm-train``.
 
     Adam at 1e-3, batches of 16, at most ``max_epochs`` epochs (an epoch
-    costs about 1.1 CPU seconds on 168 faces) or ``max_minutes`` wall-clock
+    costs about 1 CPU second on 168 faces) or ``max_minutes`` wall-clock
     minutes, early stopping after 40 epochs without a better validation
     RMSE, and strong augmentation (few faces): flips
     (with the target's mirror pairs), rotation up to 10 degrees, shift up to
