@@ -28,6 +28,7 @@ from .errors import (DeviceUnavailableError, ModelError, SearchError,
                      UsageError)
 from .fileio import check_output_folder, read_json
 from .occlusion import command as occlusion_command
+from .imm import command as imm_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
 from .predictor import TTA, with_tta
@@ -118,6 +119,7 @@ def build_parser():
     pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
     occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
     report_command.add_parser(sub)  # figures
+    imm_command.add_parser(sub)  # imm-train
     return parser
 
 
@@ -439,6 +441,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "plot-search": cmd_plot_search,
             "submit": cmd_submit, "benchmark": cmd_benchmark,
             "figures": report_command.run,
+            "imm-train": imm_command.cmd_imm_train,
             **pipeline_command.COMMANDS, **occlusion_command.COMMANDS}
 
 

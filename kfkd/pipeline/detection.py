@@ -25,7 +25,7 @@ import numpy as np
 from ..keypoints import FRAME
 
 __all__ = ["CROP_SCALE", "CROP_SHIFT", "FaceDetector", "crop_square",
-           "crop_faces", "frame_to_photo"]
+           "crop_faces", "frame_to_photo", "photo_to_frame"]
 
 #: Side of the square crop, as a multiple of the Haar box width (see the
 #: module docstring for the derivation).
@@ -214,3 +214,24 @@ def frame_to_photo(keypoints, square, frame=FRAME):
     xy = k.reshape(k.shape[:-1] + (-1, 2)) if k.shape[-1] != 2 else k
     out = (xy + 0.5) * (side / float(frame)) - 0.5 + np.array([x0, y0])
     return out.reshape(k.shape)
+
+
+def photo_to_frame(points, square, frame=FRAME):
+    """Photo points -> points of the ``frame`` x ``frame`` crop of
+    ``square`` ``(x0, y0, side)``: ``(p - (x0, y0)) * frame / side``.
+
+    Both in the edge convention (0 is the outer edge of the first pixel,
+    whose centre is 0.5): the one of IMM's relative coordinates (times the
+    image size), of the augmenter's mirror ``x -> 96 - x``
+    (:func:`kfkd.transforms.flip_horizontal`) and of :mod:`kfkd.plotting`;
+    ``cv2.resize`` maps pixel areas edge to edge, so the map is a pure
+    scaling.  (:func:`frame_to_photo` puts pixel centres at integers
+    instead; the two differ by ``(side / frame - 1) / 2`` photo pixels.)
+    ``points`` ``(..., 2)``; returns float64 of the same shape.
+
+    >>> photo_to_frame(np.array([200.0, 150.0]), (104, 54, 192))
+    array([48., 48.])
+    """
+    offset = np.array(square[:2], dtype=np.float64)
+    return (np.asarray(points, np.float64) - offset) * (frame /
+                                                         float(square[2]))
