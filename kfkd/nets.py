@@ -127,7 +127,15 @@ def check_params(name, params):
     checked = {}
     for key, value in params.items():
         checked[key] = _check_value(name, key, value, known[key])
+        low, high = _RANGES.get((name, key), (value, value))
+        if not low <= checked[key] <= high:
+            raise UsageError("net %s: %s=%r must be %d-%d"
+                             % (name, key, value, low, high))
     return checked
+
+
+#: Integer hyperparameters with an upper bound: (net, name) -> (low, high).
+_RANGES = {("breeze", "depth"): (1, 6), ("leakybn", "blocks"): (1, 6)}
 
 
 def _check_value(name, key, value, default):
