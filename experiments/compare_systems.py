@@ -1,6 +1,6 @@
 """The published systems side by side: the README's comparison table.
 
-    python experiments/compare_systems.py runs/systems
+    python experiments/compare_systems.py runs/systems [more run folders]
     python experiments/compare_systems.py runs/systems --commands --minutes 10
 Reads the model folder of each system in ``runs/systems/NAME`` (and the
 CPU time from ``runs/systems/NAME.log``) and prints a Markdown table
@@ -19,7 +19,7 @@ from kfkd.errors import UsageError  # noqa: E402
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("runs", help="folder of the runs, one per system")
+    p.add_argument("runs", nargs="+", help="folders of runs, one per system")
     p.add_argument("--names", help="comma-separated runs (default: all)")
     p.add_argument("--commands", action="store_true")
     p.add_argument("--minutes", type=float, default=10.0)
@@ -27,10 +27,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     names = args.names and args.names.split(",")
     try:
-        print("\n".join(systems.commands(args.runs, args.minutes, names,
+        print("\n".join(systems.commands(args.runs[0], args.minutes, names,
                                          args.missing))
-              if args.commands else systems.markdown_table(
-                  systems.comparison_rows(args.runs, names)))
+              if args.commands else systems.markdown_table(sum((
+                  systems.comparison_rows(r, names) for r in args.runs), [])))
     except UsageError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
