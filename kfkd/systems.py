@@ -98,7 +98,7 @@ def comparison_rows(runs, names=None):
         ``epochs``, ``best_epoch``, ``train_minutes`` (wall, without
         compiling), ``cpu_minutes`` (whole command, or None),
         ``val_rmse_px`` (grouped split's validation faces when the run
-        used it), ``split``, ``published``.
+        used it), ``split`` (its method and ``--limit``), ``published``.
 
     Raises
     ------
@@ -132,9 +132,17 @@ def _row(runs, name):
         "train_minutes": metrics.get("seconds", 0.0) / 60.0,
         "cpu_minutes": None if cpu is None else cpu / 60.0,
         "val_rmse_px": metrics.get("val_rmse_px"),
-        "split": (training.get("split") or {}).get("method"),
+        "split": _split_text(training.get("split") or {}),
         "published": published,
     }
+
+
+def _split_text(split):
+    """``grouped split`` or ``grouped split, first 100 faces``
+    (``--limit``)."""
+    text = "%s split" % split.get("method")
+    return text + (", first %d faces" % split["limit"]
+                   if split.get("limit") else "")
 
 
 def markdown_table(rows):
@@ -145,7 +153,7 @@ def markdown_table(rows):
     for r in rows:
         cpu = "-" if r["cpu_minutes"] is None else "%.1f" % r["cpu_minutes"]
         lines.append("| %s | %s | %s | %s | %s (%s) | %.1f | %s | **%.2f** "
-                     "(%s split) | %s |" % (
+                     "(%s) | %s |" % (
                          r["system"], r["architecture"],
                          "{:,}".format(r["parameters"]), r["missing"],
                          r["epochs"], r["best_epoch"], r["train_minutes"],

@@ -8,11 +8,11 @@ from kfkd import systems
 from kfkd.errors import UsageError
 
 
-def _run(folder, name, rmse, log=None):
+def _run(folder, name, rmse, log=None, limit=None):
     (folder / name).mkdir()
     (folder / name / "model.json").write_text(json.dumps({
-        "n_params": 1234, "training": {"missing": "drop",
-                                       "split": {"method": "grouped"}}}))
+        "n_params": 1234, "training": {"missing": "drop", "split": {
+            "method": "grouped", "limit": limit}}}))
     (folder / name / "metrics.json").write_text(json.dumps({
         "val_rmse_px": rmse, "epochs": 3, "best_epoch": 2, "seconds": 90.0}))
     if log is not None:
@@ -22,7 +22,7 @@ def _run(folder, name, rmse, log=None):
 def test_rows_and_table_from_run_folders(tmp_path):
     _run(tmp_path, "vgglite", 2.345, "x\n\tUser time (seconds): 100.5\n"
          "\tSystem time (seconds): 19.5\n")
-    _run(tmp_path, "net1", 3.0)
+    _run(tmp_path, "net1", 3.0, limit=100)
     rows = systems.comparison_rows(str(tmp_path))
     assert [r["system"] for r in rows] == ["net1", "vgglite"]  # SYSTEMS order
     assert rows[1]["cpu_minutes"] == pytest.approx(2.0)
@@ -32,6 +32,7 @@ def test_rows_and_table_from_run_folders(tmp_path):
     table = systems.markdown_table(rows).splitlines()
     assert len(table) == 4 and "**2.35** (grouped split)" in table[3]
     assert "| 1,234 | drop | 3 (2) | 1.5 | 2.0 |" in table[3]
+    assert "**3.00** (grouped split, first 100 faces)" in table[2]
 
 
 def test_missing_runs_folder_is_a_usage_error(tmp_path):
