@@ -28,7 +28,7 @@ def test_rows_and_table_from_run_folders(tmp_path):
     assert rows[1]["cpu_minutes"] == pytest.approx(2.0)
     assert rows[0]["cpu_minutes"] is None
     assert (rows[1]["train_minutes"], rows[1]["missing"], rows[1]["split"]) \
-        == (1.5, "drop", "grouped")
+        == (1.5, "drop", "grouped split")
     table = systems.markdown_table(rows).splitlines()
     assert len(table) == 4 and "**2.35** (grouped split)" in table[3]
     assert "| 1,234 | drop | 3 (2) | 1.5 | 2.0 |" in table[3]
