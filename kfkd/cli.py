@@ -20,7 +20,7 @@ import time
 from .checks import positive_float, positive_int, seed_int
 from .config import TrainingConfig
 from .options import add_split_options, add_train_arguments
-from . import search
+from . import missing, search
 from .data import (DataError, DataNotFoundError, find_file, load_test,
                    resolve_data_dir)
 from .devices import check_devices
@@ -337,6 +337,7 @@ def cmd_train(args):
     trainer = Trainer(config, verbose=not args.quiet)
     print("training %s on %d faces, validating on %d" % (
         config.net, len(train), len(val)), file=sys.stderr)
+    print(missing.describe(train, config.missing), file=sys.stderr)
     model = trainer.fit(train, val, out_dir=args.out)
     metrics = read_json(os.path.join(args.out, "metrics.json"))
     print(json.dumps({k: metrics[k] for k in (

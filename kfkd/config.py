@@ -49,6 +49,8 @@ from . import checks
 from .augment import Augmenter, EXPOSURE_METHODS
 from .errors import UsageError
 from .fileio import write_json
+from .missing import STRATEGIES
+from .schedules import STAGED
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
            "UPDATES", "option_fields", "read_config", "read_flat",
@@ -150,7 +152,9 @@ class TrainingConfig(object):
     ``net_params``, ``update``, ``learning_rate``, ``learning_rate_end``,
     ``momentum``, ``momentum_end``, ``l1``, ``l2``, ``batch_size``,
     ``max_epochs``, ``max_minutes``, ``patience``, ``exposure``, ``seed``,
-    ``engine`` (:data:`kfkd.nets.ENGINES`) and ``augment`` (an
+    ``engine`` (:data:`kfkd.nets.ENGINES`), ``missing``
+    (:mod:`kfkd.missing`), ``schedule`` (:mod:`kfkd.schedules`) and
+    ``augment`` (an
     :class:`AugmentConfig`, or None for none).
 
     Raises
@@ -160,7 +164,8 @@ class TrainingConfig(object):
     """
 
     net: str = _field("breeze", flag="--net",
-                      help="net1, net2, net6, breeze (default breeze)")
+                      help="net1, net2, net6, breeze, vgglite, leakybn "
+                      "(default breeze)")
     net_params: dict = _field(None, factory=dict)
     update: str = _field("adam", flag="--update", choices=UPDATES)
     learning_rate: float = _field(2e-3, checks.positive_float, float,
@@ -190,6 +195,15 @@ class TrainingConfig(object):
                                                              "stock"),
                          help="pooling and dropout layers: kfkd's C ops "
                          "(custom, default) or Lasagne's (stock)")
+    missing: str = _field("masked", flag="--missing", choices=STRATEGIES,
+                          help="missing keypoints of the training faces: "
+                          "masked loss (default), drop incomplete faces, "
+                          "ffill from the previous face (kfkd.missing)")
+    schedule: str = _field(None, flag="--schedule",
+                           choices=(None,) + tuple(sorted(STAGED)),
+                           help="stepped stages of learning rate and batch "
+                           "size instead of --lr and --batch-size "
+                           "(kfkd.schedules)")
     augment: AugmentConfig = _field(None, factory=AugmentConfig)
 
     def __post_init__(self):

@@ -11,6 +11,7 @@ from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
 import collections
 import copy
+import functools
 
 import numpy as np
 import theano
@@ -21,12 +22,14 @@ from lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer,
                             NonlinearityLayer, get_all_layers)
 from lasagne.random import get_rng
 
+from .errors import UsageError
 from .ops.bnorm import batch_norm_train, channel_axes
 from .ops.dropout import PhiloxDropout
 from .ops.pool import ArgmaxPool
 
 __all__ = ["BatchNormLayer", "batch_norm", "ArgmaxPool2DLayer",
-           "PhiloxDropoutLayer", "FusedBatchNormLayer", "fold_batch_norm"]
+           "PhiloxDropoutLayer", "FusedBatchNormLayer", "fold_batch_norm",
+           "SameConv2DLayer", "ENGINES", "DEFAULT_ENGINE", "engine_layers"]
 
 
 class BatchNormLayer(Layer):
@@ -112,13 +115,16 @@ class BatchNormLayer(Layer):
         return pattern
 
 
-def batch_norm(layer, fused=False, **kwargs):
+def batch_norm(layer, fused=False, after_nonlinearity=False, **kwargs):
     """Insert a :class:`BatchNormLayer` before ``layer``'s nonlinearity.
 
     ``layer``'s bias is removed (the normalisation's ``beta`` replaces it)
     and its nonlinearity moved after the normalisation, as in Lasagne 0.2.
     With ``fused=True`` the layer is a :class:`FusedBatchNormLayer` (same
-    parameters, same outputs, faster training).
+    parameters, same outputs, faster training).  With
+    ``after_nonlinearity=True`` ``layer`` is left as it is and its output
+    normalised (Keras nets that put ``BatchNormalization`` after the
+    activation); such a norm does not fold (:func:`fold_batch_norm`).
 
     Returns
     -------
@@ -126,14 +132,16 @@ def batch_norm(layer, fused=False, **kwargs):
         The nonlinearity layer on top (or the BatchNormLayer if ``layer`` had
         none).
     """
+    normalise = FusedBatchNormLayer if fused else BatchNormLayer
+    name = getattr(layer, "name", None)
+    if after_nonlinearity:
+        return normalise(layer, name=name and name + "_bn", **kwargs)
     nonlinearity = getattr(layer, "nonlinearity", None)
     if nonlinearity is not None:
         layer.nonlinearity = nonlinearities.identity
     if getattr(layer, "b", None) is not None:
         del layer.params[layer.b]
         layer.b = None
-    name = getattr(layer, "name", None)
-    normalise = FusedBatchNormLayer if fused else BatchNormLayer
     layer = normalise(layer, name=name and name + "_bn", **kwargs)
     if nonlinearity is not None:
         layer = NonlinearityLayer(layer, nonlinearity,
@@ -374,3 +382,56 @@ def _folded(linear, norm, rebuilt_linear, axis):
     folded.params.update(norm.params)
     folded.name = linear.name
     return folded
+
+
+#: The layers of each engine, ``{name: {"pool": class, "dropout": class,
+#: "batch_norm": function}}``: ``stock`` is Lasagne 0.1's pooling and
+#: dropout (Theano's pool and MRG streams) and the Theano-expression batch
+#: normalisation; ``custom`` kfkd's C ops (:mod:`kfkd.ops`: arg-max
+#: pooling, Philox dropout, fused batch normalisation).  Both have the same
+#: constructors, shapes and parameters, so a model's weights load into
+#: either; the engine changes training speed and the dropout masks drawn,
+#: not what a trained net computes.
+ENGINES = {
+    "stock": {"pool": MaxPool2DLayer, "dropout": DropoutLayer,
+              "batch_norm": functools.partial(batch_norm, fused=False)},
+    "custom": {"pool": ArgmaxPool2DLayer, "dropout": PhiloxDropoutLayer,
+               "batch_norm": functools.partial(batch_norm, fused=True)},
+}
+#: The engine :func:`kfkd.nets.build` uses unless told.
+DEFAULT_ENGINE = "custom"
+
+def engine_layers(engine):
+    """The layer classes of ``engine`` (:data:`ENGINES`); UsageError if
+    unknown."""
+    if isinstance(engine, dict):
+        return engine
+    try:
+        return ENGINES[engine]
+    except (KeyError, TypeError):
+        raise UsageError("unknown engine %r; known: %s"
+                         % (engine, ", ".join(sorted(ENGINES))))
+
+
+class SameConv2DLayer(Conv2DLayer):
+    """A 2D convolution with 'same' padding computed in one Theano op.
+
+    Lasagne 0.1's ``Conv2DLayer(pad='same')`` computes a full convolution and
+    crops it; this computes ``conv2d(..., border_mode='half')`` directly.
+    Odd filter sizes only.
+    """
+
+    def __init__(self, incoming, num_filters, filter_size, **kwargs):
+        super(SameConv2DLayer, self).__init__(incoming, num_filters,
+                                              filter_size, pad="same",
+                                              **kwargs)
+        if any(s % 2 == 0 for s in self.filter_size):
+            raise ValueError("SameConv2DLayer needs odd filter sizes")
+
+    def get_output_for(self, input, input_shape=None, **kwargs):
+        conved = T.nnet.conv2d(input, self.W, input_shape=self.input_shape,
+                               filter_shape=self.get_W_shape(),
+                               border_mode="half", subsample=self.stride)
+        if self.b is not None:
+            conved = conved + self.b.dimshuffle("x", 0, "x", "x")
+        return self.nonlinearity(conved)

@@ -15,6 +15,10 @@ breeze    a deeper, narrower CNN after the 2015 paper: ``depth`` blocks of
           optional batch normalisation), max-pool and increasing dropout,
           then a small dense head.  Sized for a CPU (~1.3M parameters at the
           defaults against net6's 16.6M).
+vgglite   a capstone's VGG16-inspired net (:func:`kfkd.nets_published.
+          vgglite`)
+leakybn   a report's Keras net of LeakyReLU, batch-normalised convolutions
+          (:func:`kfkd.nets_published.leakybn`)
 ========  ====================================================================
 
 Examples
@@ -24,51 +28,34 @@ Examples
 >>> lasagne.layers.get_output_shape(out)
 (None, 30)
 >>> sorted(nets.NETS)
-['breeze', 'net1', 'net2', 'net6']
+['breeze', 'leakybn', 'net1', 'net2', 'net6', 'vgglite']
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
-import functools
 import inspect
 import math
 import numbers
 
 import lasagne
-import theano.tensor as T
-from lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer,
-                            GlobalPoolLayer, InputLayer, MaxPool2DLayer)
+from lasagne.layers import (Conv2DLayer, DenseLayer, GlobalPoolLayer,
+                            InputLayer)
 from lasagne.nonlinearities import rectify
 
 from .errors import UsageError
+from . import nets_published
 from .keypoints import FRAME
-from .layers import ArgmaxPool2DLayer, PhiloxDropoutLayer
-from .layers import batch_norm as add_batch_norm
+from .layers import DEFAULT_ENGINE, ENGINES, SameConv2DLayer
+from .layers import engine_layers as _engine
 
 __all__ = ["NETS", "ENGINES", "DEFAULT_ENGINE", "register", "build",
            "default_params", "check_params", "SameConv2DLayer",
-           "net1", "net2", "net6", "breeze"]
+           "net1", "net2", "net6", "breeze", "vgglite", "leakybn"]
 
 #: name -> builder function
 NETS = {}
 
 INPUT_SHAPE = (None, 1, FRAME, FRAME)
 
-#: The layers of each engine, ``{name: {"pool": class, "dropout": class,
-#: "batch_norm": function}}``: ``stock`` is Lasagne 0.1's pooling and
-#: dropout (Theano's pool and MRG streams) and the Theano-expression batch
-#: normalisation; ``custom`` kfkd's C ops (:mod:`kfkd.ops`: arg-max
-#: pooling, Philox dropout, fused batch normalisation).  Both have the same
-#: constructors, shapes and parameters, so a model's weights load into
-#: either; the engine changes training speed and the dropout masks drawn,
-#: not what a trained net computes.
-ENGINES = {
-    "stock": {"pool": MaxPool2DLayer, "dropout": DropoutLayer,
-              "batch_norm": functools.partial(add_batch_norm, fused=False)},
-    "custom": {"pool": ArgmaxPool2DLayer, "dropout": PhiloxDropoutLayer,
-               "batch_norm": functools.partial(add_batch_norm, fused=True)},
-}
-#: The engine :func:`build` uses unless told.
-DEFAULT_ENGINE = "custom"
 #: Builder arguments that are not hyperparameters.
 _NOT_PARAMS = ("n_outputs", "engine")
 
@@ -140,7 +127,15 @@ def check_params(name, params):
     checked = {}
     for key, value in params.items():
         checked[key] = _check_value(name, key, value, known[key])
+        low, high = _RANGES.get((name, key), (value, value))
+        if not low <= checked[key] <= high:
+            raise UsageError("net %s: %s=%r must be %d-%d"
+                             % (name, key, value, low, high))
     return checked
+
+
+#: Integer hyperparameters with an upper bound: (net, name) -> (low, high).
+_RANGES = {("breeze", "depth"): (1, 6), ("leakybn", "blocks"): (1, 6)}
 
 
 def _check_value(name, key, value, default):
@@ -190,42 +185,6 @@ def build(name, n_outputs=30, engine=DEFAULT_ENGINE, **params):
     builder = _builder(name)
     params = check_params(name, params)
     return builder(n_outputs=n_outputs, engine=_engine(engine), **params)
-
-
-def _engine(engine):
-    """The layer classes of ``engine`` (:data:`ENGINES`); UsageError if
-    unknown."""
-    if isinstance(engine, dict):
-        return engine
-    try:
-        return ENGINES[engine]
-    except (KeyError, TypeError):
-        raise UsageError("unknown engine %r; known: %s"
-                         % (engine, ", ".join(sorted(ENGINES))))
-
-
-class SameConv2DLayer(Conv2DLayer):
-    """A 2D convolution with 'same' padding computed in one Theano op.
-
-    Lasagne 0.1's ``Conv2DLayer(pad='same')`` computes a full convolution and
-    crops it; this computes ``conv2d(..., border_mode='half')`` directly.
-    Odd filter sizes only.
-    """
-
-    def __init__(self, incoming, num_filters, filter_size, **kwargs):
-        super(SameConv2DLayer, self).__init__(incoming, num_filters,
-                                              filter_size, pad="same",
-                                              **kwargs)
-        if any(s % 2 == 0 for s in self.filter_size):
-            raise ValueError("SameConv2DLayer needs odd filter sizes")
-
-    def get_output_for(self, input, input_shape=None, **kwargs):
-        conved = T.nnet.conv2d(input, self.W, input_shape=self.input_shape,
-                               filter_shape=self.get_W_shape(),
-                               border_mode="half", subsample=self.stride)
-        if self.b is not None:
-            conved = conved + self.b.dimshuffle("x", 0, "x", "x")
-        return self.nonlinearity(conved)
 
 
 def _head(layer, units, dropouts, n_outputs, engine, normalise=False,
@@ -326,3 +285,7 @@ def breeze(n_outputs=30, depth=4, width=16, convs_per_block=1,
     # instead of random offsets of tens of pixels.
     return _head(layer, dense_units, (dropout_dense,), n_outputs, engine,
                  normalise=batch_norm, output_W=lasagne.init.Constant(0.0))
+
+
+vgglite = register(nets_published.vgglite)
+leakybn = register(nets_published.leakybn)

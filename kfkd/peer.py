@@ -24,7 +24,9 @@ Lasagne 0.1 / kfkd layer                    PyTorch 2 module
 :class:`kfkd.layers.BatchNormLayer`         ``BatchNorm2d`` / ``BatchNorm1d``,
                                             ``momentum=alpha``, running
                                             variance ``1/inv_std**2 - eps``
-``NonlinearityLayer``, nonlinearities       ``ReLU``, ``Sigmoid``, ``Tanh``
+``NonlinearityLayer``, nonlinearities       ``ReLU``, ``Sigmoid``, ``Tanh``,
+                                            ``LeakyReLU`` (of
+                                            ``LeakyRectify``'s leakiness)
 ``GlobalPoolLayer``, ``FlattenLayer``       ``AdaptiveAvgPool2d(1)`` (or Max),
                                             ``Flatten``
 ==========================================  ==================================
@@ -111,6 +113,8 @@ def _nonlinearity(layer, torch):
     known = {nonlinearities.rectify: torch.nn.ReLU,
              nonlinearities.sigmoid: torch.nn.Sigmoid,
              nonlinearities.tanh: torch.nn.Tanh}
+    if isinstance(fn, nonlinearities.LeakyRectify):
+        return [torch.nn.LeakyReLU(fn.leakiness)]
     if fn not in known:
         raise UsageError("layer %r: nonlinearity %s has no PyTorch twin"
                          % (layer.name, getattr(fn, "__name__", fn)))

@@ -17,7 +17,7 @@ import theano
 import theano.tensor as T
 from tqdm.auto import tqdm
 
-from . import nets
+from . import missing, nets
 from .config import (AUGMENT_KEYS, TRAINER_KEYS,
                      AugmentConfig, TrainingConfig)
 from .keypoints import FRAME
@@ -27,6 +27,7 @@ from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
                         penalty, share_dropout, shared_coefficient,
                         warm_start)
+from .schedules import stepped
 
 __all__ = ["linear_schedule", "EarlyStopping", "Trainer",
            "iterate_minibatches"]
@@ -118,7 +119,12 @@ class Trainer(object):
         (:func:`kfkd.augment.equalize_exposure`) of every image, in training
         and (through the saved model) prediction; ``seed``: seeds weights,
         dropout, batch order and augmentation; ``engine``: the pooling and
-        dropout layers (:data:`kfkd.nets.ENGINES`); ``augment``: the
+        dropout layers (:data:`kfkd.nets.ENGINES`); ``missing``: what the
+        training faces' missing keypoints become (:func:`kfkd.missing.
+        prepare`; validation faces are never changed); ``schedule``: stages
+        of learning rate and batch size replacing ``learning_rate``,
+        ``learning_rate_end`` and ``batch_size`` (:mod:`kfkd.schedules`);
+        ``augment``: the
         :class:`kfkd.augment.Augmenter` applied to every mini-batch.
     augmenter : kfkd.augment.Augmenter, optional
         Instead of ``config.augment``'s (e.g. one with a keypoint schema).
@@ -260,6 +266,7 @@ class Trainer(object):
             The training loss became NaN or infinite.
         """
         rng = np.random.RandomState(self.seed)
+        train = missing.prepare(train, self.missing)
         model, train_fn, lr, mom = self._build(train, init_model)
         if getattr(val, "split", None) is not None:  # for kfkd evaluate
             model.training["split"] = dict(val.split)
@@ -267,10 +274,7 @@ class Trainer(object):
         self.init_val_rmse_px_ = (rmse(model.predict(val.images),
                                        val.keypoints)
                                   if init_model is not None else None)
-        schedules = (linear_schedule(self.learning_rate,
-                                     self.learning_rate_end, self.max_epochs),
-                     linear_schedule(self.momentum, self.momentum_end,
-                                     self.max_epochs))
+        schedules = self._schedules()
         stopper, self.history_ = EarlyStopping(self.patience), []
         self.stopped_by_ = "max_epochs"
         bar = tqdm(range(self.max_epochs), desc="%s epochs" % self.net,
@@ -281,7 +285,8 @@ class Trainer(object):
             mom.set_value(schedules[1][epoch])
             train_loss = self._train_epoch(train_fn, train_images,
                                            train.keypoints, rng, epoch,
-                                           schedules[0][epoch])
+                                           schedules[0][epoch],
+                                           int(schedules[2][epoch]))
             predictions = model.predict(val.images)
             stop = self._end_epoch(epoch, train_loss, predictions, val,
                                    stopper, model.layer, schedules, started)
@@ -300,6 +305,18 @@ class Trainer(object):
         if out_dir is not None:
             self._checkpoint(model, stopper, out_dir, val)
         return model
+
+    def _schedules(self):
+        """Per-epoch learning rates, momenta and batch sizes: the linear
+        schedules and ``batch_size``, or the stages of ``schedule``
+        (:func:`kfkd.schedules.stepped`)."""
+        n = self.max_epochs
+        momentum = linear_schedule(self.momentum, self.momentum_end, n)
+        if self.schedule is not None:
+            learning_rate, batch_size = stepped(self.schedule, n)
+            return learning_rate, momentum, batch_size
+        return (linear_schedule(self.learning_rate, self.learning_rate_end,
+                                n), momentum, np.full(n, self.batch_size))
 
     def _build(self, train, init_model):
         """The net, its output bias at the mean shape, warm-started from
@@ -325,11 +342,12 @@ class Trainer(object):
         return model, train_fn, lr, mom
 
     def _train_epoch(self, train_fn, images, keypoints, rng, epoch,
-                     learning_rate):
-        """One pass over the training faces in shuffled mini-batches;
-        -> the mean data loss.  FloatingPointError if it is not finite."""
+                     learning_rate, batch_size):
+        """One pass over the training faces in shuffled mini-batches of
+        ``batch_size``; -> the mean data loss.  FloatingPointError if it is
+        not finite."""
         losses = []
-        for index in iterate_minibatches(len(images), self.batch_size, rng):
+        for index in iterate_minibatches(len(images), batch_size, rng):
             batch, batch_keypoints = images[index], keypoints[index]
             if self.augmenter is not None:
                 batch, batch_keypoints = self.augmenter.transform(

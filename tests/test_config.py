@@ -27,6 +27,7 @@ KFKD_TRAIN_DEFAULTS = {
     "learning_rate_end": None, "momentum": 0.9, "momentum_end": None,
     "l1": 0.0, "l2": 0.0, "batch_size": 32, "max_epochs": 100,
     "max_minutes": None, "patience": 20, "exposure": None, "seed": 0, "engine": "custom",
+    "missing": "masked", "schedule": None,
     "flip": True, "rotation": 10.0, "shift": 3.0, "scale": 0.05,
     "brightness": 0.0, "contrast": 0.0}
 

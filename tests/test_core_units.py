@@ -163,6 +163,30 @@ def test_net_output_shapes(net):
     assert lasagne.layers.get_output_shape(layer, (5, 1, 96, 96)) == (5, 8)
 
 
+@pytest.mark.parametrize("net, params", [
+    # 5 convs 64-128-256-512-512 (3x3, BN gamma/beta/mean/inv_std instead
+    # of bias) and a 512 -> 30 output
+    ("vgglite", 9 * (64 + 64 * 128 + 128 * 256 + 256 * 512 + 512 * 512)
+     + 4 * (64 + 128 + 256 + 512 + 512) + 512 * 30 + 30),
+    # 12 bias-free convs, 4 BN parameters per channel, 12 x 12 x 512 -> 512
+    ("leakybn", 9 * (32 + 32 * 32 + 32 * 64 + 64 * 64 + 64 * 96 + 96 * 96
+                     + 96 * 128 + 128 * 128 + 128 * 256 + 256 * 256
+                     + 256 * 512 + 512 * 512)
+     + 4 * 2 * (32 + 64 + 96 + 128 + 256 + 512)
+     + 12 * 12 * 512 * 512 + 512 + 512 * 30 + 30),
+])
+def test_published_nets_parameter_counts_and_output_shapes(net, params):
+    """The counts the write-ups' layer lists give (the docstrings' figures),
+    and the output shape (test_net_output_shapes for these nets)."""
+    import lasagne  # the Theano boundary
+
+    from kfkd import nets
+
+    layer = nets.build(net)
+    assert lasagne.layers.count_params(layer) == params
+    assert lasagne.layers.get_output_shape(layer, (5, 1, 96, 96)) == (5, 30)
+
+
 @pytest.mark.parametrize("argv, names", [
     (["--stage", "pseudo", "--out", "x"], ["--from"]),
     (["--stage", "base", "--out", "x"], ["--config"]),

@@ -1,0 +1,40 @@
+"""The published systems side by side: the README's comparison table.
+
+    python experiments/compare_systems.py runs/systems [more run folders]
+    python experiments/compare_systems.py runs/systems --commands --minutes 10
+Reads the model folder of each system in ``runs/systems/NAME`` (and the
+CPU time from ``runs/systems/NAME.log``) and prints a Markdown table
+(:func:`kfkd.systems.markdown_table`); ``--commands`` prints the ``kfkd
+train`` commands that make the runs instead (:func:`kfkd.systems.commands`).
+"""
+import argparse
+import os
+import sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from kfkd import systems  # noqa: E402
+from kfkd.errors import UsageError  # noqa: E402
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+", help="folders of runs, one per system")
+    p.add_argument("--names", help="comma-separated runs (default: all)")
+    p.add_argument("--commands", action="store_true")
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--missing", default="masked")
+    args = p.parse_args(argv)
+    names = args.names and args.names.split(",")
+    try:
+        print("\n".join(systems.commands(args.runs[0], args.minutes, names,
+                                         args.missing))
+              if args.commands else systems.markdown_table(sum((
+                  systems.comparison_rows(r, names) for r in args.runs), [])))
+    except UsageError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
