@@ -277,8 +277,9 @@ class Trainer(object):
         init_model : kfkd.model.Model, optional
             Warm start: a trained model of the same net, net_params and
             exposure whose parameters the new net starts from
-            (:func:`warm_start`: all of them, or all but the output layer
-            when ``train.schema`` differs).  Recorded as ``init_model`` (its
+            (:func:`warm_start`: all of them; when ``train.schema`` is a
+            subset of its columns, the output layer's units of those
+            columns).  Recorded as ``init_model`` (its
             folder) in the training settings; ``init_val_rmse_px_`` is the
             validation RMSE before the first update.  ``val.split`` (a
             split of :func:`kfkd.splits.load_split`) is recorded as
