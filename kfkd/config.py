@@ -53,11 +53,15 @@ from .missing import STRATEGIES
 from .schedules import STAGED
 
 __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
-           "UPDATES", "option_fields", "read_config", "read_flat",
-           "MODEL_FORMAT", "OPTION_FIELDS", "HISTORY_COLUMNS"]
+           "UPDATES", "LR_SCHEDULES", "option_fields", "read_config",
+           "read_flat", "MODEL_FORMAT", "OPTION_FIELDS", "HISTORY_COLUMNS"]
 
 #: Update rules of :class:`kfkd.train.Trainer`.
 UPDATES = ("adam", "nesterov")
+
+#: Learning-rate schedules over ``max_epochs``
+#: (:func:`kfkd.train.learning_rate_schedule`); the first is the default.
+LR_SCHEDULES = ("linear", "cosine", "constant")
 
 #: model.json's format tag (:data:`kfkd.model.FORMAT`; here, below the
 #: Theano boundary, to recognise a model.json given as a config).
@@ -150,6 +154,7 @@ class TrainingConfig(object):
     The defaults are ``kfkd train``'s.  Fields (see
     :class:`kfkd.train.Trainer` for their meaning): ``net``,
     ``net_params``, ``update``, ``learning_rate``, ``learning_rate_end``,
+    ``lr_schedule`` (:data:`LR_SCHEDULES`),
     ``momentum``, ``momentum_end``, ``l1``, ``l2``, ``batch_size``,
     ``max_epochs``, ``max_minutes``, ``patience``, ``exposure``, ``seed``,
     ``engine`` (:data:`kfkd.nets.ENGINES`), ``missing``
@@ -172,6 +177,10 @@ class TrainingConfig(object):
                                   flag="--lr")
     learning_rate_end: float = _field(None, checks.non_negative_float, float,
                                       optional=True, flag="--lr-end")
+    lr_schedule: str = _field(
+        "linear", flag="--lr-schedule", choices=LR_SCHEDULES,
+        help="learning rate over --epochs: linear to --lr-end (constant "
+        "without it; default), cosine to --lr-end (default 0), constant")
     momentum: float = _field(0.9, checks.probability, float,
                              flag="--momentum")
     momentum_end: float = _field(None, checks.probability, float,
@@ -216,6 +225,15 @@ class TrainingConfig(object):
             raise UsageError("augment: %r is not an augmentation config"
                              % (self.augment,))
         _check_fields(self)
+        if (self.lr_schedule == "constant"
+                and self.learning_rate_end is not None):
+            raise UsageError("learning_rate_end: %r with lr_schedule "
+                             "'constant' (leave it out, or use linear or "
+                             "cosine)" % (self.learning_rate_end,))
+        if self.schedule is not None and self.lr_schedule != "linear":
+            raise UsageError("lr_schedule: %r with schedule %r, which sets "
+                             "the learning rate itself (use one of them)"
+                             % (self.lr_schedule, self.schedule))
 
     def replace(self, **changes):
         """A copy with ``changes`` (field names), checked."""

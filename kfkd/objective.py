@@ -163,9 +163,13 @@ def warm_start(layer, init_model, schema):
     -------
     str
         ``'all'`` when ``schema`` is ``init_model.schema`` (every parameter
-        copied, batch-norm averages included), else ``'all but output'``
-        (the output layer keeps its fresh weights and mean-shape bias: a
-        specialist, as in Nouri 2014, section "Specialists").
+        copied, batch-norm averages included); ``'all, output units of the
+        columns'`` when every column of ``schema`` is one of
+        ``init_model.schema``'s (a specialist: the output layer's weights
+        and bias are those of its columns, so the new net starts at the
+        trained model's predictions of them); else ``'all but output'``
+        (the output layer keeps its fresh weights and mean-shape bias, as
+        Nouri 2014, section "Specialists", starts his specialists).
 
     Raises
     ------
@@ -177,6 +181,8 @@ def warm_start(layer, init_model, schema):
     else:
         copied, target = "all but output", layer.input_layer
         source = init_model.layer.input_layer
+        if _copy_output_units(layer, init_model, schema):
+            copied = "all, output units of the columns"
     values = lasagne.layers.get_all_param_values(source)
     params = lasagne.layers.get_all_params(target)
     got = [v.shape for v in values]
@@ -186,6 +192,25 @@ def warm_start(layer, init_model, schema):
                          "the new net's %s" % (init_model, got, expected))
     lasagne.layers.set_all_param_values(target, values)
     return copied
+
+
+def _copy_output_units(layer, init_model, schema):
+    """Set the output layer's weights ``W (H, 2K)`` and bias ``b (2K,)`` to
+    ``init_model``'s output units of ``schema``'s columns; -> False (nothing
+    copied) when a column is not ``init_model``'s or the shapes differ."""
+    source = init_model.layer
+    names = set(init_model.schema.columns)
+    if (not all(c in names for c in schema.columns)
+            or any(getattr(net, name, None) is None
+                   for net in (layer, source) for name in ("W", "b"))):
+        return False
+    index = [init_model.schema.column_index(c) for c in schema.columns]
+    weights = source.W.get_value()[:, index]
+    if weights.shape != layer.W.get_value().shape:
+        return False
+    layer.W.set_value(weights)
+    layer.b.set_value(source.b.get_value()[index])
+    return True
 
 
 def masked_targets(keypoints_px, dtype=floatX):

@@ -4,7 +4,8 @@ Daniel Nouri's tutorial "Using convolutional neural nets to detect facial
 keypoints" (2014), section "Specialists", trains six nets, one per group of
 keypoints, each on the faces where its group is labelled, each
 warm-started from a general net's weights except the output layer; their
-outputs together make the 30 coordinates.  A face labelled with only the
+outputs together make the 30 coordinates.  Here the output layer starts
+from the general net's output units of the group's columns too.  A face labelled with only the
 4 common keypoints thereby teaches the eye-centre, nose and bottom-lip
 specialists with all its labels, and no specialist trades its keypoints off
 against another group's.
@@ -36,10 +37,12 @@ def train_specialists(base_model, train, val, config, out_dir,
 
     Each specialist is trained on the faces of ``train`` where its group
     is labelled and early-stopped on the faces of ``val`` where it is
-    labelled; it starts from ``base_model``'s parameters except the output
-    layer (:func:`kfkd.train.warm_start`), whose bias is the group's mean
-    shape (:func:`kfkd.train.init_output_bias`).  Augmentation flips with
-    the group's own flip pairs (:func:`group_schema`).
+    labelled; it starts from ``base_model``'s parameters, its output layer
+    from the base's output units of the group's columns
+    (:func:`kfkd.objective.warm_start`), so that it starts at the base's
+    predictions of its group (Nouri 2014 starts the output layer afresh).
+    Augmentation flips with the group's own flip pairs
+    (:func:`group_schema`).
 
     Parameters
     ----------

@@ -29,8 +29,8 @@ from .objective import (init_output_bias, masked_mse, masked_targets,
                         warm_start)
 from .schedules import stepped
 
-__all__ = ["linear_schedule", "EarlyStopping", "Trainer",
-           "iterate_minibatches"]
+__all__ = ["linear_schedule", "learning_rate_schedule", "EarlyStopping",
+           "Trainer", "iterate_minibatches"]
 
 
 def linear_schedule(start, stop, n_epochs):
@@ -44,6 +44,53 @@ def linear_schedule(start, stop, n_epochs):
         return np.full(n_epochs, start, dtype=np.float32)
     return np.linspace(start, stop, n_epochs).astype(np.float32)
 
+
+def learning_rate_schedule(kind, start, stop, n_epochs):
+    """The learning rate of every epoch, by schedule ``kind``.
+
+    ``'linear'`` is :func:`linear_schedule` (constant when ``stop`` is
+    None); ``'cosine'`` is the cosine annealing of Loshchilov & Hutter
+    (2017, SGDR, eq. 5) without restarts, one cycle over the run:
+    ``stop + (start - stop) * (1 + cos(pi * t / (n_epochs - 1))) / 2`` at
+    epoch ``t`` (0-based), so the first epoch has ``start`` and the last
+    ``stop`` (0 when None); ``'constant'`` is ``start`` throughout.  The
+    rate changes between epochs, not between mini-batches.
+
+    Parameters
+    ----------
+    kind : {'linear', 'cosine', 'constant'}
+        :data:`kfkd.config.LR_SCHEDULES`.
+    start : float
+    stop : float or None
+    n_epochs : int
+        The run's ``max_epochs``: a run stopped earlier (by its patience or
+        ``max_minutes``) never reaches ``stop``.
+
+    Returns
+    -------
+    ndarray, (n_epochs,) float32
+
+    Raises
+    ------
+    ValueError
+        An unknown ``kind``.
+
+    Examples
+    --------
+    >>> rates = learning_rate_schedule("cosine", 1.0, None, 5)
+    >>> rates.astype(float).round(3).tolist()
+    [1.0, 0.854, 0.5, 0.146, 0.0]
+    """
+    if kind == "linear":
+        return linear_schedule(start, stop, n_epochs)
+    if kind == "constant":
+        return linear_schedule(start, None, n_epochs)
+    if kind != "cosine":
+        raise ValueError("unknown learning-rate schedule %r" % (kind,))
+    stop = 0.0 if stop is None else stop
+    t = np.arange(n_epochs) / max(n_epochs - 1, 1)
+    return (stop + (start - stop) * (1 + np.cos(np.pi * t)) / 2).astype(
+        np.float32)
 
 
 def iterate_minibatches(n, batch_size, rng=None):
@@ -109,8 +156,11 @@ class Trainer(object):
         builder's hyperparameters); ``update``, Nesterov momentum (with
         Nouri's linear learning-rate and momentum schedules) or Adam
         (Kingma & Ba 2015; ``momentum`` is beta1); ``learning_rate`` and
-        ``learning_rate_end``, ``momentum`` and ``momentum_end``: linear
-        schedules over ``max_epochs`` (constant if ``_end`` is None);
+        ``learning_rate_end``: the learning rate's schedule over
+        ``max_epochs``, by ``lr_schedule`` (:func:`learning_rate_schedule`:
+        linear, constant if ``_end`` is None; cosine; constant);
+        ``momentum`` and ``momentum_end``: a linear schedule over
+        ``max_epochs`` (constant if ``_end`` is None);
         ``l1``, ``l2``: penalty coefficients (:func:`penalty`);
         ``batch_size``; ``max_epochs``; ``max_minutes``: a wall-clock budget
         (training stops before an epoch that would overrun it, judged by the
@@ -236,8 +286,9 @@ class Trainer(object):
         init_model : kfkd.model.Model, optional
             Warm start: a trained model of the same net, net_params and
             exposure whose parameters the new net starts from
-            (:func:`warm_start`: all of them, or all but the output layer
-            when ``train.schema`` differs).  Recorded as ``init_model`` (its
+            (:func:`warm_start`: all of them; when ``train.schema`` is a
+            subset of its columns, the output layer's units of those
+            columns).  Recorded as ``init_model`` (its
             folder) in the training settings; ``init_val_rmse_px_`` is the
             validation RMSE before the first update.  ``val.split`` (a
             split of :func:`kfkd.splits.load_split`) is recorded as
@@ -307,16 +358,18 @@ class Trainer(object):
         return model
 
     def _schedules(self):
-        """Per-epoch learning rates, momenta and batch sizes: the linear
-        schedules and ``batch_size``, or the stages of ``schedule``
-        (:func:`kfkd.schedules.stepped`)."""
+        """Per-epoch learning rates, momenta and batch sizes: the
+        ``lr_schedule`` (:func:`learning_rate_schedule`), the linear momentum
+        schedule and ``batch_size``, or the stages of ``schedule``
+        (:func:`kfkd.schedules.stepped`) for the rate and batch size."""
         n = self.max_epochs
         momentum = linear_schedule(self.momentum, self.momentum_end, n)
         if self.schedule is not None:
             learning_rate, batch_size = stepped(self.schedule, n)
             return learning_rate, momentum, batch_size
-        return (linear_schedule(self.learning_rate, self.learning_rate_end,
-                                n), momentum, np.full(n, self.batch_size))
+        return (learning_rate_schedule(self.lr_schedule, self.learning_rate,
+                                       self.learning_rate_end, n),
+                momentum, np.full(n, self.batch_size))
 
     def _build(self, train, init_model):
         """The net, its output bias at the mean shape, warm-started from

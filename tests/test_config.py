@@ -24,8 +24,9 @@ FLAT = {"net": "breeze", "net.depth": 4, "net.dense_units": 256,
 #: ``kfkd train``'s defaults before the configuration object existed.
 KFKD_TRAIN_DEFAULTS = {
     "net": "breeze", "update": "adam", "learning_rate": 2e-3,
-    "learning_rate_end": None, "momentum": 0.9, "momentum_end": None,
-    "l1": 0.0, "l2": 0.0, "batch_size": 32, "max_epochs": 100,
+    "learning_rate_end": None, "lr_schedule": "linear", "momentum": 0.9,
+    "momentum_end": None, "l1": 0.0, "l2": 0.0, "batch_size": 32,
+    "max_epochs": 100,
     "max_minutes": None, "patience": 20, "exposure": None, "seed": 0, "engine": "custom",
     "missing": "masked", "schedule": None,
     "flip": True, "rotation": 10.0, "shift": 3.0, "scale": 0.05,
@@ -96,7 +97,9 @@ def test_model_json_training_without_augmentation():
      {"exposure": "clahe", "update": "nesterov"}),
     (["--param", "depth=3", "--param", "dropout=0.1"],
      {"net.depth": 3, "net.dropout": 0.1}),
-], ids=["numbers", "augmentation", "choices", "net-params"])
+    (["--lr-schedule", "cosine", "--lr-end", "1e-5"],
+     {"lr_schedule": "cosine", "learning_rate_end": 1e-5}),
+], ids=["numbers", "augmentation", "choices", "net-params", "schedule"])
 def test_argv_to_config(argv, changed):
     assert TrainingConfig.from_args(parse(*argv)).to_flat() == dict(
         KFKD_TRAIN_DEFAULTS, **changed)
@@ -150,6 +153,9 @@ def test_config_file_with_options_on_top(tmp_path):
     ({"momentum": 1.0}, ["momentum", "1"]),
     ({"seed": 2 ** 32}, ["seed", str(2 ** 32)]),
     ({"update": "sgd"}, ["update", "sgd"]),
+    ({"lr_schedule": "step"}, ["lr_schedule", "step"]),
+    ({"lr_schedule": "constant", "learning_rate_end": 0.1},
+     ["learning_rate_end", "constant"]),
     ({"exposure": "gamma"}, ["exposure", "gamma"]),
     ({"max_minutes": 0}, ["max_minutes", "0"]),
     ({"rotation": 1e308}, ["rotation", "1e+308"]),
@@ -204,3 +210,12 @@ def test_augment_config_makes_the_augmenter():
     augmenter = AugmentConfig().augmenter()
     assert {k: augmenter.get_params()[k] for k in AUGMENT_KEYS} == {
         k: KFKD_TRAIN_DEFAULTS[k] for k in AUGMENT_KEYS}
+
+
+def test_stepped_schedule_and_lr_schedule_are_not_combined():
+    """``schedule`` sets the learning rate per stage: an ``lr_schedule``
+    other than the default beside it is refused, naming both."""
+    assert TrainingConfig(schedule="vgglite").schedule == "vgglite"
+    with pytest.raises(UsageError, match="lr_schedule: 'cosine' with "
+                       "schedule 'vgglite'"):
+        TrainingConfig(schedule="vgglite", lr_schedule="cosine")

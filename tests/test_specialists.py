@@ -10,6 +10,7 @@ from kfkd import compat  # noqa: F401  (configures Theano first)
 import lasagne  # noqa: E402
 
 from kfkd.augment import Augmenter  # noqa: E402
+from kfkd.data import KeypointData  # noqa: E402
 from kfkd.fileio import read_json  # noqa: E402
 from kfkd.keypoints import FRAME, KeypointSchema, to_unit  # noqa: E402
 from kfkd.model import Model, load_model  # noqa: E402
@@ -81,7 +82,8 @@ def test_warm_start_copies_every_parameter_before_any_update(faces, base):
     assert warm.training["init_model"]["copied"] == "all"
 
 
-def test_warm_start_of_a_specialist_keeps_a_fresh_output_layer(faces, base):
+def test_warm_start_of_a_specialist_takes_the_output_units_of_its_group(
+        faces, base):
     train, val = faces
     schema = group_schema(GROUPS["eye_corners"])
     group_train, group_val = select_group(train, schema), select_group(val,
@@ -91,7 +93,30 @@ def test_warm_start_of_a_specialist_keeps_a_fresh_output_layer(faces, base):
     got, want = _values(model.layer), _values(base.layer)
     for a, b in zip(got[:-2], want[:-2]):
         np.testing.assert_array_equal(a, b)
-    W, b = got[-2:]
+    cols = [base.schema.column_index(c) for c in schema.columns]
+    assert len(set(cols)) == 8 and cols != list(range(8))
+    np.testing.assert_array_equal(got[-2], want[-2][:, cols])
+    np.testing.assert_array_equal(got[-1], want[-1][cols])
+    # the specialist starts at the base's predictions of its columns
+    np.testing.assert_allclose(model.predict(group_val.images),
+                               base.predict(group_val.images)[:, cols],
+                               rtol=0, atol=PX_ATOL)
+    assert model.training["init_model"]["copied"] == (
+        "all, output units of the columns")
+
+
+def test_warm_start_of_other_columns_keeps_a_fresh_output_layer(faces,
+                                                                base):
+    train, val = faces
+    schema = group_schema(GROUPS["eye_corners"])
+    renamed = KeypointSchema(["spot%d_%s" % (i, a) for i in range(4)
+                              for a in "xy"])  # columns the base lacks
+    group_train, group_val = (
+        KeypointData(d.images, d.keypoints, renamed)
+        for d in (select_group(train, schema), select_group(val, schema)))
+    trainer = trainer_from_config(dict(TINY, max_epochs=0), verbose=False)
+    model = trainer.fit(group_train, group_val, init_model=base)
+    W, b = _values(model.layer)[-2:]
     assert W.shape == (16, 8) and not W.any()  # breeze's zero output weights
     mean_shape = np.nanmean(to_unit(group_train.keypoints), axis=0)
     np.testing.assert_allclose(b, mean_shape, rtol=1e-5)
@@ -247,7 +272,8 @@ def test_train_specialists_writes_a_loadable_specialist_model(faces, base,
         assert report["epochs"] == 1
         sub = load_model(os.path.join(folder, group))
         assert isinstance(sub, Model)
-        assert sub.training["init_model"]["copied"] == "all but output"
+        assert sub.training["init_model"]["copied"] == (
+            "all, output units of the columns")
         assert sub.training["augment"]["schema"] == list(
             group_schema(names).columns)
 

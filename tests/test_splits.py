@@ -137,7 +137,11 @@ def test_load_split_with_limit_uses_the_whole_files_groups(data_dir,
 def test_a_model_json_without_split_means_random():
     spec = json.load(open(os.path.join(REPO, "models", "reference",
                                        "model.json")))
-    assert "split" not in spec["training"]  # trained before the grouping
+    # the shipped model was trained on the default (grouped) split ...
+    assert recorded_split(spec["training"]) == {
+        "method": "grouped", "val_fraction": 0.2, "seed": 42, "limit": None}
+    # ... models trained before the grouping record none
+    del spec["training"]["split"]
     assert recorded_split(spec["training"]) == {
         "method": "random", "val_fraction": 0.2, "seed": 42, "limit": None}
     recorded = {"method": "grouped", "val_fraction": 0.25, "seed": 1,
@@ -161,6 +165,8 @@ def test_evaluate_takes_the_models_split_unless_told(
     monkeypatch.setattr("kfkd.cli.load_split", load_split)
     monkeypatch.setattr("kfkd.model.load_model",
                         lambda folder=None: reference_model)
+    # as a model trained before the grouped split (no split recorded)
+    monkeypatch.delitem(reference_model.training, "split", raising=False)
     assert cli.main(["evaluate"]) == 0
     assert cli.main(["evaluate", "--split", "grouped", "--tta", "flip",
                      "--val-fraction", "0.3"]) == 0

@@ -24,7 +24,8 @@ from kfkd.model import load_model  # noqa: E402
 from kfkd.config import HISTORY_COLUMNS  # noqa: E402
 from kfkd.objective import init_output_bias, masked_mse, penalty  # noqa: E402
 from kfkd.train import (EarlyStopping, Trainer,  # noqa: E402
-                        iterate_minibatches, linear_schedule)
+                        iterate_minibatches, learning_rate_schedule,
+                        linear_schedule)
 from kfkd.metrics import rmse  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,10 +45,12 @@ def small_split(first_faces_split):
 
 @pytest.fixture(scope="module")
 def trained(small_split):
-    """A tiny breeze trained for 4 epochs on the 640 faces (~12 s)."""
+    """A tiny breeze trained for 4 epochs on the 640 faces (~12 s), its
+    learning rate on a cosine schedule."""
     train, val = small_split
     trainer = Trainer(net="breeze", net_params=TINY_BREEZE, update="adam",
-                      learning_rate=2e-3, batch_size=16, max_epochs=4,
+                      learning_rate=2e-3, learning_rate_end=2e-4,
+                      lr_schedule="cosine", batch_size=16, max_epochs=4,
                       patience=20, seed=0, verbose=False)
     model = trainer.fit(train, val)
     return trainer, model
@@ -141,6 +144,27 @@ def test_linear_schedule():
                                           0.0001], rtol=1e-5)
     np.testing.assert_allclose(linear_schedule(0.9, None, 3), [0.9] * 3)
     np.testing.assert_allclose(linear_schedule(0.9, 0.999, 2), [0.9, 0.999])
+
+
+def test_learning_rate_schedules():
+    cosine = learning_rate_schedule("cosine", 2e-3, 1e-5, 101)
+    assert cosine.dtype == np.float32 and cosine.shape == (101,)
+    # SGDR eq. 5: halfway between the ends at the middle epoch, symmetric
+    assert cosine[0] == pytest.approx(2e-3)
+    assert cosine[-1] == pytest.approx(1e-5)
+    assert cosine[50] == pytest.approx((2e-3 + 1e-5) / 2)
+    assert cosine[25] - 1e-5 == pytest.approx(2e-3 - cosine[75], rel=1e-4)
+    assert np.all(np.diff(cosine) < 0)
+    assert learning_rate_schedule("cosine", 1.0, None, 3)[-1] == 0
+    np.testing.assert_array_equal(
+        learning_rate_schedule("linear", 0.03, 1e-4, 5),
+        linear_schedule(0.03, 1e-4, 5))
+    np.testing.assert_allclose(
+        learning_rate_schedule("constant", 0.1, None, 3), [0.1] * 3)
+    assert learning_rate_schedule("cosine", 0.1, None, 1).tolist() == [
+        pytest.approx(0.1)]
+    with pytest.raises(ValueError, match="step"):
+        learning_rate_schedule("step", 0.1, None, 3)
 
 
 def test_init_output_bias_is_the_mean_shape(training_data):
@@ -258,6 +282,9 @@ def test_short_training_beats_the_mean_shape(trained, small_split):
     assert history[trainer.best_epoch_ - 1]["best"]
     assert [h["epoch"] for h in history] == list(range(1, 5))
     assert all(set(h) == set(HISTORY_COLUMNS) for h in history)
+    np.testing.assert_allclose(
+        [h["learning_rate"] for h in history],
+        learning_rate_schedule("cosine", 2e-3, 2e-4, 4), rtol=1e-6)
 
 
 def test_trainer_is_deterministic_for_a_seed(small_split):
@@ -308,6 +335,7 @@ def test_save_load_round_trip(trained, small_split, tmp_path):
     assert set(spec["normalisation"]) == {"input", "target"}
     assert spec["n_params"] == lasagne.layers.count_params(model.layer)
     assert spec["training"]["learning_rate"] == 2e-3
+    assert spec["training"]["lr_schedule"] == "cosine"
     with open(os.path.join(folder, "history.csv")) as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(trainer.history_)
