@@ -147,8 +147,14 @@ NOTEBOOKS = {
             'numeric = done.select_dtypes("number").drop(\n'
             '    columns=["number", "sample_index", "pid"], errors="ignore")\n'
             'numeric = numeric.loc[:, numeric.nunique() > 1]\n'
-            'numeric.corr(method="spearman")["val_rmse_px"].drop('
-            '"val_rmse_px").sort_values()'),
+            'if len(done) < 3 or "val_rmse_px" not in numeric:\n'
+            '    # pruned trials stop at a lower rung: their RMSE is not '
+            'comparable\n'
+            '    print("%d complete trial(s): too few for a rank '
+            'correlation" % len(done))\n'
+            'else:\n'
+            '    display(numeric.corr(method="spearman")["val_rmse_px"]\n'
+            '            .drop("val_rmse_px").sort_values())'),
         new_markdown_cell("## 3D surfaces"),
         new_code_cell(
             'for path in sorted(glob.glob(os.path.join(out, "search", '
