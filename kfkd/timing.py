@@ -31,7 +31,8 @@ from .objective import masked_targets
 from .train import Trainer
 
 __all__ = ["time_functions", "measure_net", "measure_twin",
-           "profile_train_step", "images_per_second", "FACES", "TRAINING"]
+           "profile_train_step", "images_per_second", "batch_norm_rates",
+           "FACES", "TRAINING"]
 
 #: Faces of training.csv the benchmark runs on.
 FACES = 512
@@ -259,3 +260,34 @@ def images_per_second(fn, n, images):
         fn()
     return "%.1f / %.1f" % (images * n / (time.perf_counter() - wall),
                             images * n / (time.process_time() - cpu))
+
+
+def batch_norm_rates(faces, steps, fused, seed=0):
+    """breeze with kfkd's pooling and dropout and the stock (``fused=False``)
+    or fused batch norm: ``"train R | infer folded R | unfolded R"``, each
+    R :func:`images_per_second` (training batch 128, inference batch 256
+    with the batch norms folded or not) over ``steps`` calls on the first
+    512 of ``faces`` (a :class:`kfkd.data.KeypointData`)."""
+    import functools
+
+    import theano
+
+    from .layers import batch_norm
+    engine = dict(nets.ENGINES["custom"], batch_norm=functools.partial(
+        batch_norm, fused=fused))
+    net = nets.build("breeze", n_outputs=faces.schema.n_outputs,
+                     engine=engine)
+    arrays = (faces.images[:512],) + masked_targets(faces.keypoints[:512])
+    step, predict, _, _ = Trainer(net="breeze").compile_functions(net)
+    x = lasagne.layers.get_all_layers(net)[0].input_var
+    unfolded = theano.function([x], lasagne.layers.get_output(
+        net, deterministic=True))
+    rng = np.random.RandomState(seed)
+
+    def train_step():
+        pick = rng.choice(len(arrays[0]), 128, replace=False)
+        step(*(a[pick] for a in arrays))
+    return "train %s | infer folded %s | unfolded %s" % (
+        images_per_second(train_step, steps, 128),
+        images_per_second(lambda: predict(arrays[0][:256]), steps, 256),
+        images_per_second(lambda: unfolded(arrays[0][:256]), steps, 256))
