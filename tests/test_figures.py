@@ -23,7 +23,7 @@ DATA = {
     "training": ["training/summary.csv", "training/budget.json",
                  "training.md"],
     "ablations": ["ablations/summary.csv", "ablations.csv", "ablations.md"],
-    "search": ["search/results.csv", "search/study.json"],
+    "search": ["search/results.csv", "search/study.json", "search.md"],
     "architecture": ["architecture/layers.json"],
     "predictions": ["predictions/metrics.json", "predictions/per_face.csv",
                     "predictions/best_worst.npz"],
@@ -289,7 +289,7 @@ def test_readme_shows_the_saved_figure_data():
     """The README's results tables are the ones in figures/ (made by
     python experiments/reproduce_figures.py), line for line."""
     readme = open(os.path.join(REPO, "README.md")).read()
-    for name in ("training.md", "ablations.md"):
+    for name in ("training.md", "ablations.md", "search.md"):
         table = open(os.path.join(REPO, "figures", name)).read()
         for line in table.splitlines():
             if line.startswith("|"):

@@ -9,6 +9,7 @@ and the fitted validation-RMSE surfaces
 import os
 import shutil
 
+import numpy as np
 import pandas as pd
 from optuna.trial import TrialState
 
@@ -16,7 +17,8 @@ from ..fileio import atomic_write, write_json
 from .space import study_space
 
 __all__ = ["results_frame", "best_trial", "log_scaled_keys", "sampled_keys",
-           "best_summary", "importances", "write_outputs"]
+           "best_summary", "importances", "best_trials_markdown",
+           "write_outputs"]
 
 
 def _last_value(trial):
@@ -157,6 +159,69 @@ def best_summary(study, space):
         "n_trials": len(trials),
         "model": None,
     }
+
+
+#: How :func:`best_trials_markdown` shows a state.
+_FATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
+          "RUNNING": "running", "WAITING": "waiting"}
+
+
+def _cell(value):
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        if value == 0:
+            return "0"
+        if abs(value) < 1e-2:
+            return "%.1e" % value
+        return ("%d" % value) if float(value).is_integer() else "%.2f" % value
+    return str(value)
+
+
+def best_trials_markdown(frame, keys, n=8):
+    """The ``n`` best trials as a Markdown table (the README's).
+
+    Trials are ranked by their best validation RMSE so far (a pruned
+    trial's is its value at its last rung, ``last_val_rmse_px``), so the
+    table shows where the pruned trials stood beside the completed ones.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        :func:`results_frame` (or ``results.csv`` read back).
+    keys : list of str
+        Configuration columns to show (e.g. :func:`sampled_keys`).
+    n : int
+
+    Returns
+    -------
+    str
+        A header, a rule and ``min(n, trials with a value)`` rows: trial,
+        fate, the keys, validation RMSE (pixels, 3 decimals), epochs.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"number": [0, 1], "state": ["COMPLETE", "PRUNED"],
+    ...                       "lr": [1e-3, 2e-3], "last_val_rmse_px": [2.1, 2.5],
+    ...                       "epochs": [12, 3]})
+    >>> print(best_trials_markdown(frame, ["lr"]))
+    | trial | fate | lr | val RMSE (px) | epochs |
+    |---|---|---|---|---|
+    | 0 | complete | 1.0e-03 | 2.100 | 12 |
+    | 1 | pruned | 2.0e-03 | 2.500 | 3 |
+    """
+    keys = [k for k in keys if k in frame.columns]
+    ranked = frame[frame.last_val_rmse_px.notna()].sort_values(
+        ["last_val_rmse_px", "number"]).head(n)
+    head = ["trial", "fate"] + [k.replace("net.", "") for k in keys] + [
+        "val RMSE (px)", "epochs"]
+    lines = ["| %s |" % " | ".join(head), "|%s" % ("---|" * len(head))]
+    for _, row in ranked.iterrows():
+        cells = ([str(int(row.number)), _FATES.get(row.state, row.state)]
+                 + [_cell(row[k]) for k in keys]
+                 + ["%.3f" % row.last_val_rmse_px, str(int(row.epochs))])
+        lines.append("| %s |" % " | ".join(cells))
+    return "\n".join(lines)
 
 
 def write_outputs(study, space, study_dir, plot=True):

@@ -12,7 +12,7 @@ from .. import store
 from ..budget import get_budget
 from ...search.plots import search_surfaces as draw_surfaces
 from ...search.response import param_importances
-from ...search.results import sampled_keys
+from ...search.results import best_trials_markdown, sampled_keys
 
 __all__ = ["NAME", "run", "search_surfaces"]
 
@@ -56,8 +56,11 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
     run (:class:`kfkd.search.Driver`, resumable) into
     ``runs_dir/figures-<budget>/``.  Writes ``search/results.csv``
     (:func:`kfkd.search.results_frame`), ``search/study.json`` (study,
-    space, surfaces, log-scaled and sampled keys, best trial) and the
-    figures ``search/surfaces_<x>_<y>`` and ``search/importances``
+    space, surfaces, log-scaled and sampled keys, best trial, fANOVA
+    importances and the note saying why when there are none) and the
+    figures ``search/surfaces_<x>_<y>`` and ``search/importances``, and
+    ``search.md``, the best trials' table
+    (:func:`kfkd.search.results.best_trials_markdown`)
     (:func:`kfkd.search.plots.search_surfaces`).
 
     Returns
@@ -113,10 +116,19 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
     for old in glob.glob(os.path.join(folder, "surfaces_*")):
         os.unlink(old)             # surfaces of another study
     frame = pd.read_csv(csv_path)
+    shares, note = param_importances(frame, info.get("sampled_keys", []),
+                                     info["log_keys"])
+    if not redraw:                  # the figure's numbers, kept beside it
+        info["importances"], info["importances_note"] = shares, note
+        write_json(js, info)
+        varied = [k for k in info.get("sampled_keys", [])
+                  if k in frame and frame[k].nunique() > 1]
+        written.append(store.write_text(os.path.join(out_dir, "search.md"),
+                                        best_trials_markdown(frame, varied)
+                                        + "\n"))
     written += draw_surfaces(
         frame, [tuple(p) for p in info["surfaces"]], set(info["log_keys"]),
-        os.path.join(folder, "surfaces"), importances=param_importances(
-            frame, info.get("sampled_keys", []), info["log_keys"]))
+        os.path.join(folder, "surfaces"), importances=(shares, note))
     return {"written": written, "study": info}
 
 
