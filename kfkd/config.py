@@ -169,8 +169,8 @@ class TrainingConfig(object):
     """
 
     net: str = _field("breeze", flag="--net",
-                      help="net1, net2, net6, breeze, vgglite, leakybn "
-                      "(default breeze)")
+                      help="net1, net2, net6, breeze, heatmap, vgglite, "
+                      "leakybn (default breeze)")
     net_params: dict = _field(None, factory=dict)
     update: str = _field("adam", flag="--update", choices=UPDATES)
     learning_rate: float = _field(2e-3, checks.positive_float, float,

@@ -31,6 +31,7 @@ from lasagne.regularization import l2 as l2_norm
 from lasagne.regularization import regularize_network_params
 
 from .keypoints import to_unit
+from .layers import FOLDABLE
 
 __all__ = ["masked_mse", "masked_targets", "penalty", "shared_coefficient",
            "share_dropout", "init_output_bias", "warm_start"]
@@ -134,7 +135,8 @@ def init_output_bias(layer, keypoints_px):
     Parameters
     ----------
     layer : DenseLayer
-        The net's output layer (left alone if it has no bias).
+        The net's output layer (left alone if it has no bias, as heatmap's
+        soft-argmax read-out: it starts at the frame centre).
     keypoints_px : ndarray, (N, 2K), pixels, NaN where unlabelled
         Training keypoints (a coordinate never labelled gets 0, the centre).
     """
@@ -166,10 +168,12 @@ def warm_start(layer, init_model, schema):
         copied, batch-norm averages included); ``'all, output units of the
         columns'`` when every column of ``schema`` is one of
         ``init_model.schema``'s (a specialist: the output layer's weights
-        and bias are those of its columns, so the new net starts at the
-        trained model's predictions of them); else ``'all but output'``
-        (the output layer keeps its fresh weights and mean-shape bias, as
-        Nouri 2014, section "Specialists", starts his specialists).
+        and bias are those of its columns, or, under heatmap's soft-argmax
+        read-out, the 1x1 convolution's of its keypoints' maps, so the new
+        net starts at the trained model's predictions of them); else
+        ``'all but output'`` (the output units keep their fresh weights
+        and mean-shape bias, as Nouri 2014, section "Specialists", starts
+        his specialists).
 
     Raises
     ------
@@ -179,8 +183,9 @@ def warm_start(layer, init_model, schema):
     if schema == init_model.schema:
         copied, target, source = "all", layer, init_model.layer
     else:
-        copied, target = "all but output", layer.input_layer
-        source = init_model.layer.input_layer
+        copied = "all but output"
+        target = _output_units(layer)[0].input_layer
+        source = _output_units(init_model.layer)[0].input_layer
         if _copy_output_units(layer, init_model, schema):
             copied = "all, output units of the columns"
     values = lasagne.layers.get_all_param_values(source)
@@ -194,22 +199,46 @@ def warm_start(layer, init_model, schema):
     return copied
 
 
+def _output_units(layer):
+    """The layer whose weights are the output units of ``layer``'s net, and
+    the axis of its ``W`` that indexes them (None: neither a dense layer
+    nor a convolution).
+
+    ``layer`` itself (a dense output: ``W (H, 2K)``, a unit per
+    coordinate column), or, under a read-out without parameters
+    (:class:`kfkd.layers.SoftArgmaxLayer`), the first layer below with
+    some (heatmap's 1x1 convolution: ``W (K, C, 1, 1)``, a unit per
+    keypoint)."""
+    units = layer
+    while not units.get_params() and hasattr(units, "input_layer"):
+        units = units.input_layer
+    return units, next((axis for kind, axis in FOLDABLE
+                        if isinstance(units, kind)), None)
+
+
 def _copy_output_units(layer, init_model, schema):
-    """Set the output layer's weights ``W (H, 2K)`` and bias ``b (2K,)`` to
-    ``init_model``'s output units of ``schema``'s columns; -> False (nothing
+    """Set the output units (:func:`_output_units`: weights, and bias if
+    any) to ``init_model``'s units of ``schema``'s columns, or of its
+    keypoints where a unit is a keypoint's heat map; -> False (nothing
     copied) when a column is not ``init_model``'s or the shapes differ."""
-    source = init_model.layer
-    names = set(init_model.schema.columns)
-    if (not all(c in names for c in schema.columns)
-            or any(getattr(net, name, None) is None
-                   for net in (layer, source) for name in ("W", "b"))):
+    (target, axis), (source, _) = (_output_units(net) for net in
+                                   (layer, init_model.layer))
+    old = init_model.schema
+    if (axis is None or not all(c in old.columns for c in schema.columns)
+            or any(getattr(net, "W", None) is None
+                   for net in (target, source))
+            or (target.b is None) != (source.b is None)):
         return False
-    index = [init_model.schema.column_index(c) for c in schema.columns]
-    weights = source.W.get_value()[:, index]
-    if weights.shape != layer.W.get_value().shape:
+    if target.W.get_value().shape[axis] == schema.n_outputs:
+        index = [old.column_index(c) for c in schema.columns]
+    else:
+        index = [old.names.index(name) for name in schema.names]
+    weights = np.take(source.W.get_value(), index, axis=axis)
+    if weights.shape != target.W.get_value().shape:
         return False
-    layer.W.set_value(weights)
-    layer.b.set_value(source.b.get_value()[index])
+    target.W.set_value(weights)
+    if target.b is not None:
+        target.b.set_value(source.b.get_value()[index])
     return True
 
 

@@ -29,6 +29,10 @@ Lasagne 0.1 / kfkd layer                    PyTorch 2 module
                                             ``LeakyRectify``'s leakiness)
 ``GlobalPoolLayer``, ``FlattenLayer``       ``AdaptiveAvgPool2d(1)`` (or Max),
                                             ``Flatten``
+:class:`kfkd.layers.SoftArgmaxLayer`        ``softmax`` over each channel's
+                                            grid, then the expected cell
+                                            centre (a module of no
+                                            parameters or buffers)
 ==========================================  ==================================
 
 Sources: the PyTorch 2 reference of ``torch.nn.Conv2d`` (cross-correlation),
@@ -59,7 +63,7 @@ from lasagne.layers import (Conv2DLayer, DenseLayer, DropoutLayer,
                             NonlinearityLayer, Pool2DLayer)
 
 from .errors import UsageError
-from .layers import BatchNormLayer
+from .layers import BatchNormLayer, SoftArgmaxLayer
 
 __all__ = ["TORCH_VERSION", "MEMORY_FORMATS", "CONVERTERS", "import_torch",
            "converter", "twin", "Twin"]
@@ -138,7 +142,10 @@ def _tensor(param, module, flip=False):
     (``flip``: its last two axes reversed)."""
     value = param.get_value()
     if flip:
-        value = value[..., ::-1, ::-1]
+        # a copy: numpy calls a reversed view of 1x1 filters contiguous
+        # (its axes of length 1) and keeps its negative strides, which
+        # torch refuses
+        value = value[..., ::-1, ::-1].copy()
     return next(module.parameters()).new_tensor(np.ascontiguousarray(value))
 
 
@@ -234,6 +241,27 @@ def _flatten(layer, torch):
     if layer.outdim != 2:
         raise _unsupported(layer, "flattening to %dD" % layer.outdim)
     return [torch.nn.Flatten()]
+
+
+@converter(SoftArgmaxLayer)
+def _soft_argmax(layer, torch):
+    grid_x, grid_y = layer.grid_x, layer.grid_y
+
+    class SoftArgmax(torch.nn.Module):
+        """(N, K, H, W) scores -> (N, 2K) ``x_0, y_0, ...``: the mean cell
+        centre under each channel's spatial softmax (the layer's
+        numpy centres, held as plain arrays so that the twin's parameter
+        count stays the layer's)."""
+
+        def forward(self, scores):
+            n, k, h, w = scores.shape
+            maps = torch.softmax(scores.reshape(n, k, h * w), dim=2)
+            maps = maps.reshape(n, k, h, w)
+            x = (maps.sum(2) * scores.new_tensor(grid_x)).sum(2)
+            y = (maps.sum(3) * scores.new_tensor(grid_y)).sum(2)
+            return torch.stack([x, y], 2).reshape(n, 2 * k)
+
+    return [SoftArgmax()]
 
 
 def _converter(layer):

@@ -153,7 +153,7 @@ def test_masked_targets_and_trainer_params():
     assert Trainer(net="net1").augmenter is None  # as before: none by default
 
 
-@pytest.mark.parametrize("net", ["net1", "net2", "net6", "breeze"])
+@pytest.mark.parametrize("net", ["net1", "net2", "net6", "breeze", "heatmap"])
 def test_net_output_shapes(net):
     import lasagne  # the Theano boundary
 

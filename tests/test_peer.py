@@ -33,8 +33,10 @@ TOLERANCE = 1e-4
 FORWARD_NETS = sorted(set(nets.NETS) - {"breeze", "vgglite"})
 #: A one-block leakybn is compared forward: its layer kinds (LeakyReLU,
 #: batch norm after it, dense, dropout; pools are the other nets'), fewer
-#: to compile.
-FORWARD_PARAMS = {"leakybn": {"blocks": 1, "dense_units": 16}}
+#: to compile; so is a narrow, shallow heatmap (its 1x1 convolution and
+#: soft-argmax read-out).
+FORWARD_PARAMS = {"leakybn": {"blocks": 1, "dense_units": 16},
+                  "heatmap": {"width": 4, "pools": 2, "convs": 1}}
 
 
 def _twin_outputs(twin, images):

@@ -448,3 +448,43 @@ def test_cli_predict_writes_image_id_and_30_columns(cli_model, data_dir,
     values = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
     np.testing.assert_allclose(values, load_model(folder).predict(test.images),
                                atol=6e-5)
+
+
+# -- the heatmap net through the kfkd command ---------------------------------
+@pytest.fixture(scope="module")
+def cli_heatmap(tmp_path_factory, cli_data_dir):
+    """``kfkd train --net heatmap`` (narrow) on the first 64 faces, 4
+    epochs of 16-face batches, as a command."""
+    folder = str(tmp_path_factory.mktemp("cli") / "heatmap")
+    result = _kfkd("train", "--net", "heatmap", "--param", "width=4",
+                   "--param", "convs=2", "--limit", "64", "--epochs", "4",
+                   "--batch-size", "16", "--out", folder, "--data-dir",
+                   cli_data_dir, "--quiet")
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_cli_heatmap_learns_saves_and_evaluates(cli_heatmap, cli_data_dir,
+                                                capsys):
+    from kfkd import cli
+
+    folder = cli_heatmap
+    with open(os.path.join(folder, "history.csv")) as f:
+        history = list(csv.DictReader(f))
+    losses = [float(h["train_loss"]) for h in history]
+    assert len(losses) == 4 and losses[-1] < 0.8 * losses[0], losses
+    spec = json.load(open(os.path.join(folder, "model.json")))
+    assert (spec["net"], spec["net_params"]) == ("heatmap", {"width": 4,
+                                                             "convs": 2})
+    metrics = json.load(open(os.path.join(folder, "metrics.json")))
+    assert 0 < metrics["val_rmse_px"] < 48
+    # model.npz and model.json load into the same net (kfkd evaluate)
+    argv = ["evaluate", "--model", folder, "--data-dir", cli_data_dir]
+    assert cli.main(argv) == 0
+    assert ("RMSE (all labelled coordinates): %.4f px"
+            % metrics["val_rmse_px"]) in capsys.readouterr().out
+    assert cli.main(argv + ["--tta", "flip"]) == 0
+    out = capsys.readouterr().out
+    assert "flip test-time augmentation" in out
+    rmse_line = out.split("RMSE (all labelled coordinates): ")[1]
+    assert 0 < float(rmse_line.split()[0]) < 48
