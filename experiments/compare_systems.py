@@ -2,10 +2,14 @@
 
     python experiments/compare_systems.py runs/systems [more run folders]
     python experiments/compare_systems.py runs/systems --commands --minutes 10
+    python experiments/compare_systems.py runs/systems15 --figures figures
 Reads the model folder of each system in ``runs/systems/NAME`` (and the
 CPU time from ``runs/systems/NAME.log``) and prints a Markdown table
 (:func:`kfkd.systems.markdown_table`); ``--commands`` prints the ``kfkd
-train`` commands that make the runs instead (:func:`kfkd.systems.commands`).
+train`` commands that make the runs instead (:func:`kfkd.systems.commands`);
+``--figures DIR`` also keeps the table and its rows in ``DIR/systems.md``
+and ``DIR/systems/systems.csv`` (the README's table and the poster's panel:
+:func:`kfkd.systems.write_figure_data`).
 """
 import argparse
 import os
@@ -24,13 +28,23 @@ def main(argv=None):
     p.add_argument("--commands", action="store_true")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--missing", default="masked")
+    p.add_argument("--figures", metavar="DIR",
+                   help="also write DIR/systems.md and DIR/systems/systems.csv")
     args = p.parse_args(argv)
     names = args.names and args.names.split(",")
     try:
-        print("\n".join(systems.commands(args.runs[0], args.minutes, names,
-                                         args.missing))
-              if args.commands else systems.markdown_table(sum((
-                  systems.comparison_rows(r, names) for r in args.runs), [])))
+        if args.commands:
+            print("\n".join(systems.commands(args.runs[0], args.minutes,
+                                             names, args.missing)))
+            return 0
+        per_folder = [systems.comparison_rows(r, names) for r in args.runs]
+        rows = sum(per_folder, [])
+        print(systems.markdown_table(rows))
+        if args.figures:
+            for path in systems.write_figure_data(rows, args.figures, [
+                    r for r, found in zip(args.runs, per_folder)
+                    for _ in found]):
+                print("wrote %s" % path, file=sys.stderr)
     except UsageError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2

@@ -15,15 +15,17 @@ keypoints" (net1, net2, net6; a training loss below 0.0005, its scale not
 stated); a capstone's VGG16-inspired net (2.1 px RMSE on a 30% hold-out
 split); a report's Keras net ("about 2 px" validation RMSE).
 """
+import csv
+import io
 import os
 import re
 
 from .errors import UsageError
-from .fileio import read_json
+from .fileio import atomic_write, read_json
 from .report.runs import NET_TRAIN_ARGS
 
 __all__ = ["SYSTEMS", "commands", "comparison_rows", "markdown_table",
-           "cpu_seconds"]
+           "cpu_seconds", "write_figure_data", "CSV_COLUMNS"]
 
 #: name -> (architecture in one line, ``kfkd train`` arguments of its
 #: recipe beyond the shared budget, published figure).
@@ -159,3 +161,46 @@ def markdown_table(rows):
                          r["epochs"], r["best_epoch"], r["train_minutes"],
                          cpu, r["val_rmse_px"], r["split"], r["published"]))
     return "\n".join(lines)
+
+
+#: Columns of ``systems/systems.csv`` (:func:`write_figure_data`).
+CSV_COLUMNS = ("system", "architecture", "parameters", "missing", "epochs",
+               "best_epoch", "train_minutes", "cpu_minutes", "val_rmse_px",
+               "split", "published", "runs")
+
+
+def write_figure_data(rows, figures_dir, runs):
+    """Keep the comparison beside the figures: ``systems.md`` (the README's
+    table, :func:`markdown_table`) and ``systems/systems.csv`` (the rows,
+    :data:`CSV_COLUMNS`, ``runs`` naming each row's folder of runs), each
+    written atomically; the poster's panel reads the CSV.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`comparison_rows` (of one or more folders of runs).
+    figures_dir : str
+        e.g. ``figures``.
+    runs : list of str
+        The folder of runs of each row.
+
+    Returns
+    -------
+    list of str
+        The two paths written.
+    """
+    if len(runs) != len(rows):
+        raise ValueError("one folder of runs per row")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row, folder in zip(rows, runs):
+        writer.writerow(dict(row, runs=folder))
+    paths = [os.path.join(figures_dir, "systems.md"),
+             os.path.join(figures_dir, "systems", "systems.csv")]
+    os.makedirs(os.path.dirname(paths[1]), exist_ok=True)
+    for path, text in zip(paths, (markdown_table(rows) + "\n",
+                                  buffer.getvalue())):
+        with atomic_write(path) as f:
+            f.write(text)
+    return paths

@@ -48,7 +48,7 @@ def test_every_panel_is_present_and_not_blank(built):
     text = page.get_text()
     assert poster.TITLE in text
     titles = [p["title"] for p in layout["panels"]]
-    assert titles == [p.title for p in poster.PANELS] and len(titles) == 9
+    assert titles == [p.title for p in poster.PANELS] and len(titles) == 10
     for title in titles:
         assert title in text, title
     pix = page.get_pixmap(dpi=36, colorspace=pymupdf.csGRAY)

@@ -48,3 +48,19 @@ def test_commands_carry_each_recipe_and_the_budget():
         "--max-minutes 10.0" in lines[0]
     assert "--update nesterov" in lines[1] and lines[1].endswith(
         "> runs/s/net1.log 2>&1")
+
+
+def test_figure_data_keeps_the_table_and_its_rows(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    _run(runs, "breeze", 1.9)
+    _run(runs, "leakybn", 4.2, limit=100)
+    rows = systems.comparison_rows(str(runs))
+    md, table = systems.write_figure_data(rows, str(tmp_path / "fig"),
+                                          ["runs/s"] * 2)
+    assert open(md).read() == systems.markdown_table(rows) + "\n"
+    import csv
+    read = list(csv.DictReader(open(table)))
+    assert [(r["system"], float(r["val_rmse_px"]), r["runs"]) for r in read] \
+        == [("breeze", 1.9, "runs/s"), ("leakybn", 4.2, "runs/s")]
+    assert list(read[0]) == list(systems.CSV_COLUMNS)

@@ -3,9 +3,10 @@
 :func:`build_poster` reads what :func:`kfkd.report.reproduce` wrote into a
 figures folder (PNG figures, JSON and CSV data) and lays it out with
 matplotlib on one 594 x 841 mm page (:mod:`kfkd.report.poster_layout`):
-title, problem, method, architecture (drawn from the reference model's
-layer list), the results table (reference model, nets, ablations), and the
-key figures.  Every number on the poster is read from the figure data,
+title, problem, method, the other published systems (their comparison
+table, when ``systems/systems.csv`` is there), architecture (drawn from the
+reference model's layer list), the results table (reference model, nets,
+ablations), and the key figures.  Every number on the poster is read from the figure data,
 none is typed in.  It writes the PDF (text as TrueType, so the panel titles
 are in its text layer) and, beside it, a JSON layout of the panels (page
 fractions), which the test uses to check each panel.  Texts are wrapped to
@@ -20,7 +21,7 @@ Examples
 >>> poster.TITLE
 'Optimising Facial Keypoint Detection With Deep Learning'
 >>> len(poster.PANELS)
-9
+10
 """
 import os
 import textwrap
@@ -35,7 +36,7 @@ from .poster_layout import (BAR, FOOTER_BOX, PAGE_MM, PANELS, TITLE_BOX,
                             Panel, content_boxes, extent, layout_problems)
 
 __all__ = ["PAGE_MM", "Panel", "PANELS", "TITLE", "required_files",
-           "build_poster", "results_rows", "content_boxes",
+           "build_poster", "results_rows", "systems_rows", "content_boxes",
            "layout_problems"]
 
 #: The poster's title.
@@ -51,7 +52,9 @@ def required_files(figures_dir):
     -------
     dict
         key -> path.  The search surface is the study's first surface
-        pair (``search/study.json``), if that file exists.
+        pair (``search/study.json``), if that file exists; ``systems``
+        (the published systems' comparison, written by
+        ``experiments/compare_systems.py --figures``) only if it exists.
     """
     f = lambda *p: os.path.join(figures_dir, *p)  # noqa: E731
     files = {
@@ -71,6 +74,9 @@ def required_files(figures_dir):
         "occlusion": f("occlusion", "occlusion_edge_free.json"),
         "compare_censors": f("occlusion", "compare_censors.png"),
     }
+    optional = f("systems", "systems.csv")
+    if os.path.isfile(optional):    # python experiments/compare_systems.py
+        files["systems"] = optional
     if os.path.isfile(files["study"]):
         pairs = read_json(files["study"])["surfaces"]
         if pairs:
@@ -209,15 +215,16 @@ def _split(rect, fraction, vertical=True):
                                      h)
 
 
-def _table(fig, rect, rows, header):
+def _table(fig, rect, rows, header, widths=(0.50, 0.20, 0.18, 0.12),
+           fontsize=17, row_scale=2.3):
     ax = fig.add_axes(rect)
     ax.axis("off")
     table = ax.table(cellText=[list(r) for r in rows], colLabels=header,
                      loc="upper center", cellLoc="left", colLoc="left",
-                     colWidths=[0.50, 0.20, 0.18, 0.12])
+                     colWidths=list(widths))
     table.auto_set_font_size(False)
-    table.set_fontsize(17)
-    table.scale(1, 2.3)
+    table.set_fontsize(fontsize)
+    table.scale(1, row_scale)
     for (r, _), cell in table.get_celld().items():
         cell.set_edgecolor("#bbbbbb")
         if r == 0:
@@ -289,23 +296,21 @@ def _upper_panels(fig, content, files, data):
     labels, metrics = data["labels"], data["metrics"]
     parts = {}
     parts["problem"] = _text_over_image(fig, content["problem"], (
-        "Kaggle's Facial Keypoints Detection: find 15 keypoints (eye "
-        "centres and corners, eyebrows, nose tip, mouth) - 30 "
-        "coordinates - on 96 x 96 grey faces. The score is the RMSE in "
-        "pixels over the requested coordinates.\n"
-        "Training data: %d faces, only %d fully labelled and %d partly "
-        "labelled; the loss is masked so that every labelled coordinate "
-        "counts." % (labels["n_faces"], labels["n_fully_labelled"],
-                     labels["n_partly_labelled"])),
-        files["sample_faces"], fontsize=20)
+        "Kaggle's Facial Keypoints Detection: 15 keypoints (30 "
+        "coordinates) on 96 x 96 grey faces, scored by the RMSE in "
+        "pixels.\nTraining data: %d faces, %d fully and %d partly "
+        "labelled; a masked loss uses every labelled coordinate." % (
+            labels["n_faces"], labels["n_fully_labelled"],
+            labels["n_partly_labelled"])),
+        files["sample_faces"], fontsize=18)
     parts["method"] = _text_over_image(fig, content["method"], (
-        "Theano + Lasagne on CPU: Nouri's net1, net2, net6 and breeze, "
-        "a deeper batch-normalised CNN. Masked MSE loss, Adam or "
-        "Nesterov momentum, dropout, L1/L2, early stopping.\n"
-        "Augmentation moves image and keypoints together: flips (left "
-        "and right keypoints swapped), rotation, shift, scale.\n"
-        "Random search over hyperparameters: parallel trials, Optuna "
-        "bookkeeping, 3D surfaces."), files["augmentation"], fontsize=20)
+        "Theano + Lasagne on CPU: Nouri's nets, breeze (a deeper "
+        "batch-normalised CNN), a soft-argmax heat-map net. Adam or "
+        "Nesterov, dropout, L1/L2, early stopping; flips with left/right "
+        "swapped, rotation, shift, scale; random search with successive "
+        "halving."), files["augmentation"], fontsize=18)
+    parts["systems"] = _systems_panel(fig, content["systems"],
+                                      files.get("systems"))
     layers = data["layers"]
     ax = fig.add_axes(content["architecture"])
     draw_architecture(ax, layers["layers"], title="%s (%s)" % (
@@ -321,6 +326,36 @@ def _upper_panels(fig, content, files, data):
                                      _budget_text(files)), fontsize=17)
     parts["results"] = [table, note]
     return parts
+
+
+def systems_rows(path):
+    """The systems panel's rows from ``systems/systems.csv``: (system,
+    parameters in millions, training minutes, validation RMSE px)."""
+    frame = pd.read_csv(path)
+    return [(r["system"], "%.2fM" % (r["parameters"] / 1e6),
+             "%.0f" % r["train_minutes"], "%.2f" % r["val_rmse_px"])
+            for _, r in frame.iterrows()]
+
+
+def _systems_panel(fig, rect, path):
+    """The published systems' comparison (or how to make it)."""
+    if path is None:
+        return [_text(fig, rect, "No comparison in figures/systems/: python "
+                      "experiments/compare_systems.py RUNS --figures figures "
+                      "writes it.", fontsize=18)]
+    frame = pd.read_csv(path)
+    splits = sorted(set(frame["split"]))
+    note = _text(fig, rect, "Each write-up's net and recipe rebuilt in "
+                 "Lasagne, trained here on the same faces (%s), each for "
+                 "at most %.0f minutes on one core." % (
+                     ", ".join(splits), frame["train_minutes"].max()),
+                 fontsize=18)
+    table = _table(fig, _below(fig, rect, note, min_fraction=0.3),
+                   systems_rows(path), ["system", "params", "min",
+                                        "val. RMSE (px)"],
+                   widths=(0.30, 0.22, 0.14, 0.34), fontsize=16,
+                   row_scale=2.0)
+    return [note, table]
 
 
 def _lower_panels(fig, content, files, data):

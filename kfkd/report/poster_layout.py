@@ -33,8 +33,10 @@ _M, _G = 0.025, 0.012          # page margin, gap between panels
 _COL = (_M, 0.5 - _G / 2, 0.5 + _G / 2, 1 - _M)
 _THIRD = (_M, 0.33, 0.33 + _G, 0.67 - _G / 2, 0.67 + _G / 2, 1 - _M)
 PANELS = (
-    Panel("problem", "Problem", (_COL[0], 0.100, _COL[1], 0.290)),
-    Panel("method", "Method", (_COL[2], 0.100, _COL[3], 0.290)),
+    Panel("problem", "Problem", (_THIRD[0], 0.100, _THIRD[1], 0.290)),
+    Panel("method", "Method", (_THIRD[2], 0.100, _THIRD[3], 0.290)),
+    Panel("systems", "Other published systems", (_THIRD[4], 0.100,
+                                                  _THIRD[5], 0.290)),
     Panel("architecture", "Architecture", (_THIRD[0], 0.302, _THIRD[1],
                                            0.520)),
     Panel("results", "Results", (_THIRD[2], 0.302, _COL[3], 0.520)),
