@@ -11,7 +11,7 @@ Examples
 >>> poster_layout.PAGE_MM
 (594, 841)
 >>> [p.title for p in poster_layout.PANELS][:4]
-['Problem', 'Method', 'Architecture', 'Results']
+['Problem', 'Method', 'Other published systems', 'Architecture']
 """
 import collections
 
