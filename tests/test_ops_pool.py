@@ -172,7 +172,7 @@ def test_bad_inputs_are_refused():
 
 
 def test_engines_compute_the_same_net(faces, reference_model):
-    """The shipped breeze built with the stock and the custom engine
+    """The shipped reference net built with the stock and the custom engine
     (:data:`kfkd.nets.ENGINES`): the same parameters load into both and the
     deterministic outputs agree on real faces (different compiled
     functions: a tolerance, not equality)."""

@@ -4,6 +4,7 @@ torch is not a kfkd dependency: the tests that need it are skipped, with the
 reason, where it is not installed.  The command-line checks run everywhere.
 """
 import importlib.util
+import os
 import sys
 
 import numpy as np
@@ -16,6 +17,8 @@ import theano  # noqa: E402
 
 from kfkd import nets, peer  # noqa: E402
 from kfkd.errors import UsageError  # noqa: E402
+from kfkd.fileio import read_json  # noqa: E402
+from kfkd.model import default_model_dir  # noqa: E402
 
 needs_torch = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None,
@@ -26,17 +29,20 @@ needs_torch = pytest.mark.skipif(
 FACES = 4
 #: Largest |kfkd - twin| allowed, in the [-1, 1] output scale (float32).
 TOLERANCE = 1e-4
-#: breeze is compared with the trained reference model's weights instead
-#: (test_reference_model_twin), sharing the suite's compiled function;
-#: vgglite's layers are breeze's (its twin's shapes and count are checked)
-#: and compiling its five convolutions costs ~40 s cold.
-FORWARD_NETS = sorted(set(nets.NETS) - {"breeze", "vgglite"})
+#: The shipped reference model's net is compared with its trained weights
+#: instead (test_reference_model_twin), sharing the suite's compiled
+#: function; vgglite's layers are breeze's (its twin's shapes and count are
+#: checked) and compiling its five convolutions costs ~40 s cold.
+REFERENCE_NET = read_json(os.path.join(default_model_dir(),
+                                       "model.json"))["net"]
+FORWARD_NETS = sorted(set(nets.NETS) - {REFERENCE_NET, "vgglite"})
 #: A one-block leakybn is compared forward: its layer kinds (LeakyReLU,
 #: batch norm after it, dense, dropout; pools are the other nets'), fewer
-#: to compile; so is a narrow, shallow heatmap (its 1x1 convolution and
-#: soft-argmax read-out).
+#: to compile; so are a narrow, shallow heatmap (its 1x1 convolution and
+#: soft-argmax read-out) and breeze.
 FORWARD_PARAMS = {"leakybn": {"blocks": 1, "dense_units": 16},
-                  "heatmap": {"width": 4, "pools": 2, "convs": 1}}
+                  "heatmap": {"width": 4, "pools": 2, "convs": 1},
+                  "breeze": {"width": 4, "depth": 2, "dense_units": 16}}
 
 
 def _twin_outputs(twin, images):
@@ -88,7 +94,8 @@ def test_twin_computes_the_same_outputs(name, training_data):
 
 @needs_torch
 def test_reference_model_twin(reference_model, training_data):
-    """The trained breeze (batch norm with learnt running averages)."""
+    """The trained reference net (batch norm with learnt running
+    averages)."""
     images = reference_model.preprocess(training_data.images[:FACES])
     twin = peer.twin(reference_model.layer)
     np.testing.assert_allclose(_twin_outputs(twin, images),
