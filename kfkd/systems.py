@@ -15,17 +15,19 @@ keypoints" (net1, net2, net6; a training loss below 0.0005, its scale not
 stated); a capstone's VGG16-inspired net (2.1 px RMSE on a 30% hold-out
 split); a report's Keras net ("about 2 px" validation RMSE).
 """
+import argparse
 import csv
 import io
 import os
 import re
+import sys
 
 from .errors import UsageError
 from .fileio import atomic_write, read_json
 from .report.runs import NET_TRAIN_ARGS
 
 __all__ = ["SYSTEMS", "commands", "comparison_rows", "markdown_table",
-           "cpu_seconds", "write_figure_data", "CSV_COLUMNS"]
+           "cpu_seconds", "write_figure_data", "CSV_COLUMNS", "main"]
 
 #: name -> (architecture in one line, ``kfkd train`` arguments of its
 #: recipe beyond the shared budget, published figure).
@@ -204,3 +206,38 @@ def write_figure_data(rows, figures_dir, runs):
         with atomic_write(path) as f:
             f.write(text)
     return paths
+
+
+def main(argv=None):
+    """``experiments/compare_systems.py``: print the comparison table of the
+    run folders (or, with ``--commands``, the commands that make them);
+    ``--figures DIR`` also keeps it (:func:`write_figure_data`).  Returns
+    the exit status (2 for bad input, one line naming it)."""
+    p = argparse.ArgumentParser(description="The published systems side by "
+                                "side: the README's comparison table.")
+    p.add_argument("runs", nargs="+", help="folders of runs, one per system")
+    p.add_argument("--names", help="comma-separated runs (default: all)")
+    p.add_argument("--commands", action="store_true")
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--missing", default="masked")
+    p.add_argument("--figures", metavar="DIR",
+                   help="also write DIR/systems.md and DIR/systems/systems.csv")
+    args = p.parse_args(argv)
+    names = args.names and args.names.split(",")
+    try:
+        if args.commands:
+            print("\n".join(commands(args.runs[0], args.minutes, names,
+                                     args.missing)))
+            return 0
+        per_folder = [comparison_rows(r, names) for r in args.runs]
+        rows = sum(per_folder, [])
+        print(markdown_table(rows))
+        if args.figures:
+            folders = [r for r, found in zip(args.runs, per_folder)
+                       for _ in found]
+            for path in write_figure_data(rows, args.figures, folders):
+                print("wrote %s" % path, file=sys.stderr)
+    except UsageError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    return 0

@@ -46,6 +46,17 @@ def _stored_study(study_dir, min_complete=3):
     return study, space
 
 
+def _keep_numbers(out_dir, js, info, frame, importances):
+    """Add the importances to study.json (``js``, already listed as
+    written) and write ``search.md``, the best trials' table; [its path]."""
+    info["importances"], info["importances_note"] = importances
+    write_json(js, info)
+    varied = [k for k in info.get("sampled_keys", [])
+              if k in frame and frame[k].nunique() > 1]
+    return [store.write_text(os.path.join(out_dir, "search.md"),
+                                 best_trials_markdown(frame, varied) + "\n")]
+
+
 def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
                     runs_dir=None, data_dir=None, verbose=True):
     """The 3D validation-RMSE surfaces of a random-search study.
@@ -119,13 +130,7 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
     shares, note = param_importances(frame, info.get("sampled_keys", []),
                                      info["log_keys"])
     if not redraw:                  # the figure's numbers, kept beside it
-        info["importances"], info["importances_note"] = shares, note
-        write_json(js, info)
-        varied = [k for k in info.get("sampled_keys", [])
-                  if k in frame and frame[k].nunique() > 1]
-        written.append(store.write_text(os.path.join(out_dir, "search.md"),
-                                        best_trials_markdown(frame, varied)
-                                        + "\n"))
+        written += _keep_numbers(out_dir, js, info, frame, (shares, note))
     written += draw_surfaces(
         frame, [tuple(p) for p in info["surfaces"]], set(info["log_keys"]),
         os.path.join(folder, "surfaces"), importances=(shares, note))
