@@ -82,8 +82,13 @@ def test_results_table_shows_the_figure_data(built):
             assert row["name"] in text
             assert "%.2f" % row["val_rmse_px"] in text
     labels = json.load(open(os.path.join(FIGURES, "samples", "labels.json")))
-    assert "%d faces, only %d fully labelled" % (
-        labels["n_faces"], labels["n_fully_labelled"]) in text
+    assert "%d faces, %d fully and %d partly labelled" % (
+        labels["n_faces"], labels["n_fully_labelled"],
+        labels["n_partly_labelled"]) in " ".join(text.split())  # unwrapped
+    # the published systems' panel: every row of figures/systems/systems.csv
+    for row in poster.systems_rows(os.path.join(FIGURES, "systems",
+                                                "systems.csv")):
+        assert " ".join(row) in " ".join(text.split()), row
 
 
 def test_a_missing_figure_is_named_and_nothing_written(tmp_path):
