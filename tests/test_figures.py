@@ -102,6 +102,9 @@ def test_split_data(made, split):
     sizes = {int(k): v for k, v in summary["group_sizes"].items()}
     assert sum(k * v for k, v in sizes.items()) == 3146
     assert sum(sizes.values()) == summary["n_groups"]
+    # the leak the grouped split removes, counted both ways
+    assert summary["n_val_in_random_train"] > len(val) / 2
+    assert summary["n_random_val_in_train"] > len(val) / 2
     with np.load(os.path.join(out, "split", "groups.npz")) as z:
         group, side = z["group"], z["validation"]
         assert z["sizes"].sum() == 3146

@@ -86,8 +86,8 @@ def test_results_table_shows_the_figure_data(built):
         labels["n_faces"], labels["n_fully_labelled"],
         labels["n_partly_labelled"]) in " ".join(text.split())  # unwrapped
     # the published systems' panel: every row of figures/systems/systems.csv
-    for row in poster.systems_rows(os.path.join(FIGURES, "systems",
-                                                "systems.csv")):
+    for row in poster.systems_rows(pd.read_csv(os.path.join(
+            FIGURES, "systems", "systems.csv"))):
         assert " ".join(row) in " ".join(text.split()), row
 
 

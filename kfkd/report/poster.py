@@ -328,10 +328,10 @@ def _upper_panels(fig, content, files, data):
     return parts
 
 
-def systems_rows(path):
-    """The systems panel's rows from ``systems/systems.csv``: (system,
-    parameters in millions, training minutes, validation RMSE px)."""
-    frame = pd.read_csv(path)
+def systems_rows(frame):
+    """The systems panel's rows from ``systems/systems.csv`` (read as a
+    DataFrame): (system, parameters in millions, training minutes,
+    validation RMSE px)."""
     return [(r["system"], "%.2fM" % (r["parameters"] / 1e6),
              "%.0f" % r["train_minutes"], "%.2f" % r["val_rmse_px"])
             for _, r in frame.iterrows()]
@@ -351,7 +351,7 @@ def _systems_panel(fig, rect, path):
                      ", ".join(splits), frame["train_minutes"].max()),
                  fontsize=18)
     table = _table(fig, _below(fig, rect, note, min_fraction=0.3),
-                   systems_rows(path), ["system", "params", "min",
+                   systems_rows(frame), ["system", "params", "min",
                                         "val. RMSE (px)"],
                    widths=(0.30, 0.22, 0.14, 0.34), fontsize=16,
                    row_scale=2.0)

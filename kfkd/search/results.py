@@ -161,11 +161,6 @@ def best_summary(study, space):
     }
 
 
-#: How :func:`best_trials_markdown` shows a state.
-_FATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
-          "RUNNING": "running", "WAITING": "waiting"}
-
-
 def _cell(value):
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
@@ -217,7 +212,8 @@ def best_trials_markdown(frame, keys, n=8):
         "val RMSE (px)", "epochs"]
     lines = ["| %s |" % " | ".join(head), "|%s" % ("---|" * len(head))]
     for _, row in ranked.iterrows():
-        cells = ([str(int(row.number)), _FATES.get(row.state, row.state)]
+        fate = "failed" if row.state == "FAIL" else row.state.lower()
+        cells = ([str(int(row.number)), fate]
                  + [_cell(row[k]) for k in keys]
                  + ["%.3f" % row.last_val_rmse_px, str(int(row.epochs))])
         lines.append("| %s |" % " | ".join(cells))

@@ -72,6 +72,8 @@ def _compute(folder, data_dir, n_rows, per_row, seed):
         "split": val.split, "n_train": len(train), "n_val": len(val),
         "n_val_groups": int(len(np.unique(val.groups))),
         "n_val_in_random_train": int(np.isin(val.rows, tr).sum()),
+        # and the other way: a grouped-split model has trained on these
+        "n_random_val_in_train": int(np.isin(va, train.rows).sum()),
         "median_nearest_correlation": {
             label: float(np.median(v)) for label, v in zip(NEAREST, nearest)},
         "examples": [int(g) for g, _ in examples],
