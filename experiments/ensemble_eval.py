@@ -6,8 +6,8 @@
 Each model (a folder :func:`kfkd.model.load_model` reads) predicts the
 validation faces of the split (default grouped), optionally with flip
 test-time augmentation (:func:`kfkd.predictor.with_tta`); prints one JSON
-line per model and one for the mean of their predictions, coordinate by
-coordinate (a snapshot or small ensemble; a measurement, not a model).
+line per model and one for their mean, coordinate by coordinate (a
+measurement; ``kfkd ensemble`` writes the mean as one model folder).
 """
 import argparse
 import json

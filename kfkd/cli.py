@@ -1,7 +1,7 @@
 """The ``kfkd`` command: argument parsing only; the work is in the modules.
 
-``kfkd train``, ``kfkd evaluate``, ``kfkd predict`` (and the subcommands
-that later modules add).  Data errors end the command with one line on
+``kfkd train``, ``kfkd evaluate``, ``kfkd predict``, ``kfkd ensemble`` (and
+the subcommands that later modules add).  Data errors end the command with one line on
 stderr and exit status 2, never a traceback.
 
 Arguments are checked in one place, before any data loads or anything
@@ -31,8 +31,10 @@ from .occlusion import command as occlusion_command
 from .imm import command as imm_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
+from . import ensemble_command
 from .predictor import TTA, with_tta
-from .splits import VAL_FRACTION, load_split, recorded_split, split_sizes
+from .splits import (VAL_FRACTION, load_split, recorded_split,
+                     split_sizes)
 from .submission import (SubmissionError, make_submission,
                          write_predictions)
 
@@ -119,6 +121,7 @@ def build_parser():
     pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
     occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
     report_command.add_parser(sub)  # figures
+    ensemble_command.add_parser(sub)  # ensemble
     imm_command.add_parser(sub)  # imm-train
     return parser
 
@@ -153,6 +156,7 @@ def _add_model_parsers(sub):
     p = sub.add_parser("submit", help="a Kaggle submission (RowId,Location) "
                        "for test.csv and IdLookupTable.csv")
     _add_submit_args(p)
+
 
 
 def _add_benchmark_parser(sub):
@@ -292,7 +296,8 @@ def _check_detect(args):
 CHECKS = {"train": _check_train, "evaluate": _check_split,
           "search": _check_search, "predict": _check_predict,
           "submit": _check_predict, "detect": _check_detect,
-          "video": _check_predict, "benchmark": _check_benchmark}
+          "video": _check_predict, "benchmark": _check_benchmark,
+          "ensemble": ensemble_command.check}
 
 
 def check_args(args):
@@ -441,6 +446,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
             "submit": cmd_submit, "benchmark": cmd_benchmark,
+            "ensemble": ensemble_command.run,
             "figures": report_command.run,
             "imm-train": imm_command.cmd_imm_train,
             **pipeline_command.COMMANDS, **occlusion_command.COMMANDS}

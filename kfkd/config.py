@@ -60,8 +60,8 @@ __all__ = ["TrainingConfig", "AugmentConfig", "TRAINER_KEYS", "AUGMENT_KEYS",
 UPDATES = ("adam", "nesterov")
 
 #: Learning-rate schedules over ``max_epochs``
-#: (:func:`kfkd.train.learning_rate_schedule`); the first is the default.
-LR_SCHEDULES = ("linear", "cosine", "constant")
+#: (:func:`kfkd.schedules.learning_rate_schedule`); the first is the default.
+LR_SCHEDULES = ("linear", "cosine", "cosine-time", "constant")
 
 #: model.json's format tag (:data:`kfkd.model.FORMAT`; here, below the
 #: Theano boundary, to recognise a model.json given as a config).
@@ -180,7 +180,9 @@ class TrainingConfig(object):
     lr_schedule: str = _field(
         "linear", flag="--lr-schedule", choices=LR_SCHEDULES,
         help="learning rate over --epochs: linear to --lr-end (constant "
-        "without it; default), cosine to --lr-end (default 0), constant")
+        "without it; default), cosine to --lr-end (default 0), constant; "
+        "cosine-time: cosine to --lr-end over the --max-minutes of wall "
+        "time instead of the epochs")
     momentum: float = _field(0.9, checks.probability, float,
                              flag="--momentum")
     momentum_end: float = _field(None, checks.probability, float,
@@ -230,6 +232,10 @@ class TrainingConfig(object):
             raise UsageError("learning_rate_end: %r with lr_schedule "
                              "'constant' (leave it out, or use linear or "
                              "cosine)" % (self.learning_rate_end,))
+        if self.lr_schedule == "cosine-time" and self.max_minutes is None:
+            raise UsageError("lr_schedule: 'cosine-time' anneals over "
+                             "max_minutes, which is not set (give "
+                             "--max-minutes)")
         if self.schedule is not None and self.lr_schedule != "linear":
             raise UsageError("lr_schedule: %r with schedule %r, which sets "
                              "the learning rate itself (use one of them)"
@@ -368,7 +374,9 @@ def read_flat(path, option=None):
     path : str
         A flat config JSON (:meth:`TrainingConfig.write`, a search space's
         draw), a ``best.json`` of a search or the figures (its ``config``),
-        a model folder or its ``model.json`` (its ``training``).
+        a single model's folder or its ``model.json`` (its ``training``).
+        Not an ensemble's or a specialist model's folder: its nets were
+        trained with configs of their own (give one of its sub-folders).
     option : str, optional
         Named in errors (``--config``).
 
@@ -382,10 +390,12 @@ def read_flat(path, option=None):
     ------
     UsageError
         No such file, not a JSON object, an unknown key or a bad value;
-        naming the option, the path and the key.
+        an ensemble's or a specialist model's folder (naming its
+        sub-folders); naming the option, the path and the key.
     """
     where = "%s %s" % (option, path) if option else path
     if os.path.isdir(path):
+        _refuse_several_nets(path, where)
         path = os.path.join(path, "model.json")
     try:
         with open(path, "rb") as f:
@@ -406,6 +416,40 @@ def read_flat(path, option=None):
     except UsageError as e:
         raise UsageError("%s: %s" % (where, e))
     return flat
+
+
+#: The files that make a folder an ensemble's or a specialist model's
+#: (:data:`kfkd.fileio.MODEL_MARKERS`), and what it is called.
+_SEVERAL_NETS = (("ensemble.json", "an ensemble"),
+                 ("specialists.json", "a specialist model"))
+
+
+def _refuse_several_nets(folder, where):
+    """UsageError if ``folder`` holds an ensemble or specialist model (and
+    no model.json of its own): there is no one config to read, so the
+    message names its single-net sub-folders (and their nets) to give
+    instead."""
+    if os.path.isfile(os.path.join(folder, "model.json")):
+        return
+    kind = next((k for marker, k in _SEVERAL_NETS
+                 if os.path.isfile(os.path.join(folder, marker))), None)
+    if kind is None:
+        return
+    subs = []
+    for entry in sorted(os.listdir(folder)):
+        spec = os.path.join(folder, entry, "model.json")
+        if os.path.isfile(spec):
+            try:
+                with open(spec, "rb") as f:
+                    net = json.loads(f.read().decode("utf-8")).get("net")
+            except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+                net = None
+            subs.append("%s%s" % (os.path.join(folder, entry),
+                                  " (%s)" % net if isinstance(net, str)
+                                  else ""))
+    raise UsageError("%s: is %s of several nets, each trained with its own "
+                     "config; give one of their folders: %s" % (
+                         where, kind, ", ".join(subs) or "none found"))
 
 
 def read_config(path, option=None):

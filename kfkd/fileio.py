@@ -21,7 +21,7 @@ from .errors import ModelError
 
 __all__ = ["atomic_path", "atomic_write", "write_json", "read_json",
            "atomic_folder", "check_output_folder", "remove_stale_staging",
-           "FAULT_HOOK_VARIABLE", "STAGING", "pid_alive"]
+           "FAULT_HOOK_VARIABLE", "STAGING", "MODEL_MARKERS", "pid_alive"]
 
 #: Test-only hook (tests/test_model_faults.py): ``STAGE:N:SIGNAL``, e.g.
 #: ``swap:2:TERM``, makes the N-th :func:`atomic_folder` of the process send
@@ -31,6 +31,10 @@ FAULT_HOOK_VARIABLE = "KFKD_TEST_FAULT"
 
 #: Signals deferred while a folder is staged and swapped in.
 _DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+#: The JSON file that makes a folder a model folder, by kind: an ensemble
+#: (:mod:`kfkd.ensemble`), specialists (:mod:`kfkd.groups`), a single net.
+MODEL_MARKERS = ("ensemble.json", "specialists.json", "model.json")
 
 #: Staging folders of ``path`` are ``<path>.staging-<pid>-*``.
 STAGING = ".staging-"
@@ -198,11 +202,11 @@ def check_output_folder(path, overwrite=False, option="--out"):
     if os.path.isdir(path):
         _check_replaceable(path, where)
     if os.path.isdir(path) and not overwrite:
-        markers = ("specialists.json", "model.json", "model.npz")
+        markers = MODEL_MARKERS + ("model.npz",)
         entries = sorted(os.listdir(path), key=lambda e: (
             e not in markers, e))
         if entries:
-            what = ("holds a model" if entries[0] in markers[:2]
+            what = ("holds a model" if entries[0] in MODEL_MARKERS
                     else "is not empty")
             raise ModelError("%s: %s (%s); pass --overwrite to replace it"
                              % (where, what, ", ".join(entries[:4] + (
@@ -212,15 +216,16 @@ def check_output_folder(path, overwrite=False, option="--out"):
 def _check_replaceable(path, where):
     """ModelError if replacing ``path`` whole could lose more than a model:
     it is (or holds) the current folder, or holds a sub-folder that is not
-    a model (a specialist group folder has a model.json)."""
+    a model (a specialist group folder has a model.json, an ensemble
+    member's a model.json or specialists.json)."""
     real, cwd = os.path.realpath(path), os.path.realpath(os.getcwd())
     if cwd == real or cwd.startswith(real.rstrip(os.sep) + os.sep):
         raise ModelError("%s: is the current folder or holds it; a model "
                          "folder is replaced whole, choose another" % where)
     for entry in sorted(os.listdir(path)):
         sub = os.path.join(path, entry)
-        if os.path.isdir(sub) and not os.path.isfile(
-                os.path.join(sub, "model.json")):
+        if os.path.isdir(sub) and not any(os.path.isfile(
+                os.path.join(sub, m)) for m in MODEL_MARKERS):
             raise ModelError("%s: holds the folder %s, not a model; a model "
                              "folder is replaced whole, choose another"
                              % (where, entry))

@@ -33,7 +33,7 @@ from .data import KeypointData
 from .errors import ModelError
 from .fileio import atomic_folder, write_json
 from .keypoints import KeypointSchema
-from .predictor import ModelNotFoundError, Predictor, read_json_file
+from .predictor import Predictor, read_folder_json
 
 __all__ = ["SPECIALIST_GROUPS", "FORMAT", "group_schema", "check_groups",
            "select_group", "SpecialistModel", "load_specialists"]
@@ -212,15 +212,20 @@ class SpecialistModel(Predictor):
         given (as :func:`train_specialists` reports).
         """
         with atomic_folder(folder) as staging:
-            reports = (metrics or {}).get("specialists", {})
-            for group, model in self.specialists.items():
-                model.write_files(os.path.join(staging, group),
-                                  reports.get(group))
-            if metrics is not None:
-                write_json(os.path.join(staging, "metrics.json"), metrics)
-            write_json(os.path.join(staging, "specialists.json"),
-                       self.describe())
+            self.write_files(staging, metrics)
         return folder
+
+    def write_files(self, folder, metrics=None):
+        """Write the model's files into ``folder`` (a staging folder, e.g.
+        an ensemble member's: :meth:`kfkd.ensemble.EnsembleModel.save`)."""
+        os.makedirs(folder, exist_ok=True)
+        reports = (metrics or {}).get("specialists", {})
+        for group, model in self.specialists.items():
+            model.write_files(os.path.join(folder, group),
+                              reports.get(group))
+        if metrics is not None:
+            write_json(os.path.join(folder, "metrics.json"), metrics)
+        write_json(os.path.join(folder, "specialists.json"), self.describe())
 
 
 def load_specialists(folder, load_group):
@@ -251,12 +256,7 @@ def load_specialists(folder, load_group):
         specialists.json says; the message names the file and the field.
     """
     path = os.path.join(folder, "specialists.json")
-    if not os.path.isfile(path):
-        raise ModelNotFoundError("%s: no such file" % path)
-    spec = read_json_file(path)
-    if spec.get("format") != FORMAT:
-        raise ModelError("%s: field 'format' is %r, expected %r"
-                         % (path, spec.get("format"), FORMAT))
+    spec = read_folder_json(path, FORMAT)
     groups, columns = spec.get("groups"), spec.get("keypoint_columns")
     if not isinstance(groups, dict) or not groups:
         raise ModelError("%s: field 'groups' must be a non-empty object"

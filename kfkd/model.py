@@ -12,8 +12,10 @@ metrics.json    validation RMSE (pixels) overall and per keypoint, epochs,
                 seconds
 ==============  ==============================================================
 
-:func:`load_model` loads it, or a specialist model's folder
-(:mod:`kfkd.groups`): both are :class:`kfkd.predictor.Predictor` s.
+:func:`load_model` loads it, a specialist model's folder
+(:mod:`kfkd.groups`) or an ensemble's (:mod:`kfkd.ensemble`): all three
+are :class:`kfkd.predictor.Predictor` s.  :func:`single_nets` lists the
+single nets inside any of them, :func:`net_label` names them.
 
 Examples
 --------
@@ -36,14 +38,15 @@ from .augment import equalize_exposure
 from .config import HISTORY_COLUMNS, MODEL_FORMAT
 from .errors import ModelError, UsageError
 from .fileio import atomic_folder, write_json
-from .groups import load_specialists
+from .ensemble import EnsembleModel, load_ensemble
+from .groups import SpecialistModel, load_specialists
 from .keypoints import FRAME, KeypointSchema, to_pixels
 from .layers import fold_batch_norm
 from .predictor import ModelNotFoundError, Predictor, read_json_file
 from .weights import read_weights, write_weights
 
 __all__ = ["Model", "load_model", "read_model", "FORMAT", "DEFAULT_MODEL_DIR",
-           "default_model_dir", "read_spec"]
+           "default_model_dir", "read_spec", "single_nets", "net_label"]
 
 
 #: Version tag written into model.json.
@@ -271,10 +274,13 @@ def read_spec(path):
 def load_model(folder=None):
     """Load and validate a model folder: the one loader of every predictor.
 
-    A folder with a ``specialists.json`` is a
-    :class:`kfkd.groups.SpecialistModel` (one model sub-folder per keypoint
-    group: :func:`kfkd.groups.load_specialists`), any other a single
-    :class:`Model` (:func:`read_model`); both are
+    A folder with an ``ensemble.json`` is a
+    :class:`kfkd.ensemble.EnsembleModel` (one model sub-folder per member,
+    each a single model or a specialist model:
+    :func:`kfkd.ensemble.load_ensemble`), one with a ``specialists.json``
+    a :class:`kfkd.groups.SpecialistModel` (one model sub-folder per
+    keypoint group: :func:`kfkd.groups.load_specialists`), any other a
+    single :class:`Model` (:func:`read_model`); all are
     :class:`kfkd.predictor.Predictor` s.
 
     Parameters
@@ -284,13 +290,15 @@ def load_model(folder=None):
 
     Returns
     -------
-    Model or kfkd.groups.SpecialistModel
+    Model, kfkd.groups.SpecialistModel or kfkd.ensemble.EnsembleModel
         With ``folder`` set to the folder's absolute path.
 
     Raises
     ------
     ModelNotFoundError
-        No such folder, or no model.json / model.npz in it.
+        No such folder, or no model.json / model.npz in it (nor an
+        ensemble.json or specialists.json), or an ensemble's member folder
+        is missing.
     ModelError
         Anything malformed (the message names the file and the field or
         array).
@@ -299,9 +307,83 @@ def load_model(folder=None):
     if not os.path.isdir(folder):
         raise ModelNotFoundError("%s: no such model folder (model.json, "
                                  "model.npz)" % folder)
+    if os.path.isfile(os.path.join(folder, "ensemble.json")):
+        # its members: specialists or single models (it refuses ensembles)
+        return load_ensemble(folder, load_model)
     if os.path.isfile(os.path.join(folder, "specialists.json")):
         return load_specialists(folder, read_model)
     return read_model(folder)
+
+
+def single_nets(predictor):
+    """The single-net :class:`Model` s inside a predictor.
+
+    Parameters
+    ----------
+    predictor : Predictor
+        A :class:`Model` (-> ``[predictor]``), a
+        :class:`kfkd.groups.SpecialistModel` (-> its group models, in group
+        order), a :class:`kfkd.ensemble.EnsembleModel` (-> its members'
+        nets, in member order) or a test-time augmentation of one
+        (:func:`kfkd.predictor.with_tta`: the wrapped predictor's).
+
+    Returns
+    -------
+    list of Model
+        At least one; what reads a net's layers (``layer``, ``net``,
+        ``net_params``) takes the first.
+
+    Raises
+    ------
+    TypeError
+        Another kind of predictor (one without nets).
+    """
+    predictor = _unwrapped(predictor)
+    if isinstance(predictor, Model):
+        return [predictor]
+    if isinstance(predictor, EnsembleModel):
+        return [net for member in predictor.members
+                for net in single_nets(member)]
+    return list(predictor.specialists.values())
+
+
+def net_label(predictor):
+    """A short name of a predictor's nets, for figures and tables.
+
+    Returns
+    -------
+    str
+        ``'heatmap'`` (a :class:`Model`: its net), ``'6 specialists
+        (net6)'``, ``'ensemble of heatmap + breeze'`` (the members'
+        labels).
+
+    Raises
+    ------
+    TypeError
+        As :func:`single_nets`.
+    """
+    predictor = _unwrapped(predictor)
+    if isinstance(predictor, Model):
+        return predictor.net
+    if isinstance(predictor, EnsembleModel):
+        return "ensemble of %s" % " + ".join(
+            net_label(m) for m in predictor.members)
+    nets_ = list(dict.fromkeys(m.net for m in single_nets(predictor)))
+    return "%d specialists (%s)" % (len(predictor.specialists),
+                                    " + ".join(nets_))
+
+
+def _unwrapped(predictor):
+    """The Model, SpecialistModel or EnsembleModel ``predictor`` is or
+    wraps (a test-time augmentation, :class:`kfkd.predictor.FlipAverage`);
+    TypeError for another kind."""
+    while not isinstance(predictor, (Model, SpecialistModel, EnsembleModel)):
+        inner = getattr(predictor, "predictor", None)
+        if not isinstance(inner, Predictor):
+            raise TypeError("%r has no single nets (not a Model, "
+                            "SpecialistModel or EnsembleModel)" % (predictor,))
+        predictor = inner
+    return predictor
 
 
 def read_model(folder):

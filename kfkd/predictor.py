@@ -1,17 +1,29 @@
 """What every trained keypoint predictor offers, and reading its folder's JSON.
 
-A predictor is a :class:`kfkd.model.Model` (one net) or a
-:class:`kfkd.groups.SpecialistModel` (one net per keypoint group); both are
-loaded by :func:`kfkd.model.load_model` and offer the same protocol,
-:class:`Predictor`:
+A predictor is one of three kinds of model folder, all loaded by
+:func:`kfkd.model.load_model` (which tells them apart by the folder's JSON)
+and all offering the same protocol, :class:`Predictor`:
+
+=====================================  ======================================
+:class:`kfkd.model.Model`              one net (model.json + model.npz)
+:class:`kfkd.groups.SpecialistModel`   one net per keypoint group
+                                       (specialists.json + a model folder
+                                       per group)
+:class:`kfkd.ensemble.EnsembleModel`   the mean of several models'
+                                       keypoints (ensemble.json + a model
+                                       folder per member)
+=====================================  ======================================
+
+:func:`kfkd.model.single_nets` lists the single nets inside any of them
+(what reads a net's layers takes the first).  The protocol:
 
 =====================  =====================================================
 ``predict(images)``    ``(N, 1, 96, 96)`` faces -> ``(N, 2K)`` keypoints,
                        pixels
 ``schema``             the :class:`kfkd.keypoints.KeypointSchema` of the
                        ``2K`` output columns
-``describe()``         the folder's description (model.json or
-                       specialists.json contents)
+``describe()``         the folder's description (model.json,
+                       specialists.json or ensemble.json contents)
 ``metrics(data)``      validation RMSE overall, per keypoint and the
                        competition's (:mod:`kfkd.metrics`)
 ``save(folder)``       write the folder whole (:func:`kfkd.fileio.
@@ -22,6 +34,7 @@ Test-time augmentation wraps a predictor (:func:`with_tta`,
 :class:`FlipAverage`).  numpy only: no Theano here.
 """
 import json
+import os
 
 import numpy as np
 
@@ -29,8 +42,8 @@ from .errors import ModelError
 from .metrics import lookup_rmse, per_keypoint_rmse, rmse
 from .transforms import flip_horizontal
 
-__all__ = ["Predictor", "ModelNotFoundError", "read_json_file", "TTA",
-           "FlipAverage", "with_tta"]
+__all__ = ["Predictor", "ModelNotFoundError", "read_json_file",
+           "read_folder_json", "TTA", "FlipAverage", "with_tta"]
 
 #: Test-time augmentations of :func:`with_tta` (``--tta``).
 TTA = ("none", "flip")
@@ -115,6 +128,32 @@ def read_json_file(path):
     if not isinstance(spec, dict):
         raise ModelError("%s: expected a JSON object, got a %s"
                          % (path, type(spec).__name__))
+    return spec
+
+
+def read_folder_json(path, fmt):
+    """The JSON object of a model folder of several models
+    (specialists.json, ensemble.json), its format checked.
+
+    Parameters
+    ----------
+    path : str
+    fmt : str
+        The ``format`` field expected, e.g. ``'kfkd-ensemble/1'``.
+
+    Raises
+    ------
+    ModelNotFoundError
+        No file at ``path``.
+    ModelError
+        Not a JSON object (:func:`read_json_file`), or another format.
+    """
+    if not os.path.isfile(path):
+        raise ModelNotFoundError("%s: no such file" % path)
+    spec = read_json_file(path)
+    if spec.get("format") != fmt:
+        raise ModelError("%s: field 'format' is %r, expected %r"
+                         % (path, spec.get("format"), fmt))
     return spec
 
 

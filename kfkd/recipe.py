@@ -13,10 +13,13 @@ The command of ``experiments/train_reference.py``::
 
 ``--config`` is what ``kfkd train --config`` reads
 (:func:`kfkd.config.read_flat`): a flat config, a search's ``best.json``
-(its ``config``) or a model folder (the config it was trained with); it is
-the whole config of ``base``.  For the other stages the config is the
-``--from`` model's, with the learning rate times ``--lr-factor`` and
-``--config``'s keys on top.
+(its ``config``) or a single model's folder (the config it was trained
+with); it is the whole config of ``base``.  For the other stages the config
+is the ``--from`` model's, with the learning rate times ``--lr-factor`` and
+``--config``'s keys on top.  ``--config`` and ``--from`` refuse an ensemble
+(the shipped ``models/reference``) or a specialist model in one line naming
+its nets' folders: its nets were trained with configs of their own, so give
+one of them (``models/reference/member_<k>``).
 
 ``base``         train from scratch (as ``kfkd train --config``).
 ``pseudo``       the ``--from`` model fills the missing keypoints of the
@@ -45,7 +48,7 @@ from .data import DataError, DataNotFoundError
 from .splits import load_split
 from .errors import ModelError, UsageError
 from .fileio import read_json
-from .model import Model, load_model
+from .model import Model, load_model, net_label, single_nets
 from .pseudo import continuation_config, train_pseudo
 from .specialists import train_specialists
 from .train import Trainer
@@ -96,7 +99,8 @@ def run_stage(args):
         ``--from`` missing or given to ``base``; no ``--config`` for
         ``base``; a bad config.
     ModelError
-        ``--from`` is not a single model.
+        ``--from`` is not a single model (an ensemble or specialists:
+        the message names its nets' folders).
     """
     if (args.stage == "base") != (args.base is None):
         raise UsageError("--from is needed by every stage but base (and "
@@ -108,8 +112,11 @@ def run_stage(args):
                                 ("max_epochs", args.epochs)) if v is not None}
     base = load_model(args.base) if args.base else None
     if base is not None and not isinstance(base, Model):
-        raise ModelError("--from %s: a single model is needed, not %r"
-                         % (args.base, base))
+        folders = [os.path.join(args.base, os.path.relpath(
+            net.folder, base.folder)) for net in single_nets(base)]
+        raise ModelError("--from %s: a single model is needed, it holds "
+                         "several nets (%s); give one of their folders: %s"
+                         % (args.base, net_label(base), ", ".join(folders)))
     train, val = load_split(args.data_dir, limit=args.limit)
     verbose = not args.quiet
     if args.stage == "specialists":

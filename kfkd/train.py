@@ -18,6 +18,8 @@ import theano.tensor as T
 from tqdm.auto import tqdm
 
 from . import missing, nets
+from .schedules import (cosine_time_rate, learning_rate_schedule,
+                        linear_schedule, stepped)
 from .config import (AUGMENT_KEYS, TRAINER_KEYS,
                      AugmentConfig, TrainingConfig)
 from .keypoints import FRAME
@@ -27,70 +29,14 @@ from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
                         penalty, share_dropout, shared_coefficient,
                         warm_start)
-from .schedules import stepped
 
-__all__ = ["linear_schedule", "learning_rate_schedule", "EarlyStopping",
+__all__ = ["EarlyStopping",
            "Trainer", "iterate_minibatches"]
 
 
-def linear_schedule(start, stop, n_epochs):
-    """Nouri's ``AdjustVariable``: ``start`` -> ``stop`` linearly over epochs.
-
-    Returns
-    -------
-    ndarray, (n_epochs,) float32 (constant ``start`` when ``stop`` is None)
-    """
-    if stop is None:
-        return np.full(n_epochs, start, dtype=np.float32)
-    return np.linspace(start, stop, n_epochs).astype(np.float32)
-
-
-def learning_rate_schedule(kind, start, stop, n_epochs):
-    """The learning rate of every epoch, by schedule ``kind``.
-
-    ``'linear'`` is :func:`linear_schedule` (constant when ``stop`` is
-    None); ``'cosine'`` is the cosine annealing of Loshchilov & Hutter
-    (2017, SGDR, eq. 5) without restarts, one cycle over the run:
-    ``stop + (start - stop) * (1 + cos(pi * t / (n_epochs - 1))) / 2`` at
-    epoch ``t`` (0-based), so the first epoch has ``start`` and the last
-    ``stop`` (0 when None); ``'constant'`` is ``start`` throughout.  The
-    rate changes between epochs, not between mini-batches.
-
-    Parameters
-    ----------
-    kind : {'linear', 'cosine', 'constant'}
-        :data:`kfkd.config.LR_SCHEDULES`.
-    start : float
-    stop : float or None
-    n_epochs : int
-        The run's ``max_epochs``: a run stopped earlier (by its patience or
-        ``max_minutes``) never reaches ``stop``.
-
-    Returns
-    -------
-    ndarray, (n_epochs,) float32
-
-    Raises
-    ------
-    ValueError
-        An unknown ``kind``.
-
-    Examples
-    --------
-    >>> rates = learning_rate_schedule("cosine", 1.0, None, 5)
-    >>> rates.astype(float).round(3).tolist()
-    [1.0, 0.854, 0.5, 0.146, 0.0]
-    """
-    if kind == "linear":
-        return linear_schedule(start, stop, n_epochs)
-    if kind == "constant":
-        return linear_schedule(start, None, n_epochs)
-    if kind != "cosine":
-        raise ValueError("unknown learning-rate schedule %r" % (kind,))
-    stop = 0.0 if stop is None else stop
-    t = np.arange(n_epochs) / max(n_epochs - 1, 1)
-    return (stop + (start - stop) * (1 + np.cos(np.pi * t)) / 2).astype(
-        np.float32)
+#: The wall clock of a run's budget, its history's ``seconds`` and
+#: ``cosine-time`` (one name, so that a test can give training a clock).
+_clock = time.time
 
 
 def iterate_minibatches(n, batch_size, rng=None):
@@ -330,8 +276,12 @@ class Trainer(object):
         self.stopped_by_ = "max_epochs"
         bar = tqdm(range(self.max_epochs), desc="%s epochs" % self.net,
                    unit="epoch", disable=not self.verbose, leave=True)
-        started = time.time()
+        started = _clock()
         for epoch in bar:
+            if self.lr_schedule == "cosine-time":
+                schedules[0][epoch] = cosine_time_rate(
+                    self.learning_rate, self.learning_rate_end,
+                    _clock() - started, 60.0 * self.max_minutes)
             lr.set_value(schedules[0][epoch])
             mom.set_value(schedules[1][epoch])
             train_loss = self._train_epoch(train_fn, train_images,
@@ -351,10 +301,11 @@ class Trainer(object):
         bar.close()
         stopper.restore(model.layer)
         self.best_epoch_ = stopper.best_epoch + 1
-        self.train_seconds_ = time.time() - started
+        self.train_seconds_ = _clock() - started
         model.history = self.history_
         if out_dir is not None:
-            self._checkpoint(model, stopper, out_dir, val)
+            self._checkpoint(model, stopper, out_dir, val,
+                             stopped_by=self.stopped_by_)
         return model
 
     def _schedules(self):
@@ -427,7 +378,7 @@ class Trainer(object):
             "val_rmse_px": val_rmse,
             "learning_rate": float(schedules[0][epoch]),
             "momentum": float(schedules[1][epoch]),
-            "seconds": time.time() - started,
+            "seconds": _clock() - started,
             "best": stopper.best_epoch == epoch,
         })
         return stop
@@ -449,7 +400,7 @@ class Trainer(object):
         ``max_minutes``."""
         if self.max_minutes is None:
             return False
-        elapsed = time.time() - started
+        elapsed = _clock() - started
         last_epoch = elapsed - (self.history_[-2]["seconds"]
                                 if len(self.history_) > 1 else 0.0)
         return elapsed + last_epoch > 60 * self.max_minutes
@@ -467,10 +418,15 @@ class Trainer(object):
             raise ValueError("cannot warm-start: exposure %r, the init model "
                              "was trained with %r" % (self.exposure, exposure))
 
-    def _checkpoint(self, model, stopper, out_dir, val, predictions=None):
+    def _checkpoint(self, model, stopper, out_dir, val, predictions=None,
+                    stopped_by=None):
         """Save the best weights so far, with history and metrics.
 
         ``predictions``: the best epoch's validation predictions, if at hand.
+        ``stopped_by``: why training ended, given at the final save only:
+        recorded as ``stopped_by`` in ``metrics.json``, so a folder that has
+        it holds a finished run (a checkpoint of a run still going, or
+        killed, does not).
         """
         current = lasagne.layers.get_all_param_values(model.layer)
         stopper.restore(model.layer)
@@ -483,6 +439,8 @@ class Trainer(object):
         }
         if self.init_val_rmse_px_ is not None:
             extra["init_val_rmse_px"] = self.init_val_rmse_px_
+        if stopped_by is not None:
+            extra["stopped_by"] = stopped_by
         model.save(out_dir, metrics=model.metrics(val, predictions=predictions,
                                                   extra=extra))
         lasagne.layers.set_all_param_values(model.layer, current)

@@ -10,7 +10,7 @@ os.environ.setdefault("KFKD_DATA_DIR", DEFAULT_DATA_DIR)
 #: Fixtures that read the real data; a test using one is skipped, with the
 #: reason, where the data folder is absent (the fast synthetic tests run).
 REAL_DATA_FIXTURES = {"data_dir", "training_data", "first_faces_split",
-                      "split", "test_data", "smoke_figures"}
+                      "split", "test_data", "smoke_figures", "tiny_data"}
 #: Test files that read ../shared (photos, IMM, notebooks) without a fixture.
 REAL_DATA_FILES = {"test_pipeline.py", "test_notebooks.py", "test_poster.py",
                    "test_search.py", "test_augment.py",
@@ -76,11 +76,38 @@ def test_data(data_dir):
 
 
 @pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory, data_dir):
+    """A data folder of the first 60 training faces and 4 test faces (with
+    their IdLookupTable rows), so that a command reads kilobytes."""
+    import pandas as pd
+    from kfkd.data import find_file
+
+    folder = tmp_path_factory.mktemp("tiny-data")
+    pd.read_csv(find_file("training.csv", data_dir), nrows=60).to_csv(
+        folder / "training.csv", index=False)
+    test = pd.read_csv(find_file("test.csv", data_dir), nrows=4)
+    test.to_csv(folder / "test.csv", index=False)
+    lookup = pd.read_csv(find_file("IdLookupTable.csv", data_dir))
+    lookup[lookup.ImageId.isin(test.ImageId)].to_csv(
+        folder / "IdLookupTable.csv", index=False)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def reference_model():
     """The shipped reference model (models/reference, or $KFKD_MODEL)."""
     from kfkd.model import load_model
     return load_model()
 
+
+@pytest.fixture(scope="session")
+def reference_net(reference_model):
+    """The shipped model's first single net (a :class:`kfkd.model.Model`:
+    ``layer``, ``net``, ``net_params``, ``predict_unit``), whether the
+    shipped model is one net, specialists or an ensemble
+    (:func:`kfkd.model.single_nets`)."""
+    from kfkd.model import single_nets
+    return single_nets(reference_model)[0]
 
 
 @pytest.fixture(scope="session")

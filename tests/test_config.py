@@ -154,6 +154,7 @@ def test_config_file_with_options_on_top(tmp_path):
     ({"seed": 2 ** 32}, ["seed", str(2 ** 32)]),
     ({"update": "sgd"}, ["update", "sgd"]),
     ({"lr_schedule": "step"}, ["lr_schedule", "step"]),
+    ({"lr_schedule": "cosine-time"}, ["cosine-time", "max_minutes"]),
     ({"lr_schedule": "constant", "learning_rate_end": 0.1},
      ["learning_rate_end", "constant"]),
     ({"exposure": "gamma"}, ["exposure", "gamma"]),

@@ -22,7 +22,10 @@ DATA = {
                 "augment/exposure.npz"],
     "training": ["training/summary.csv", "training/budget.json",
                  "training.md"],
-    "ablations": ["ablations/summary.csv", "ablations.csv", "ablations.md"],
+    "ablations": ["ablations/summary.csv", "ablations/spread.csv",
+                  "ablations.csv", "ablations.md"],
+    "depth": ["depth/summary.csv", "depth/spread.csv", "depth/budget.json",
+              "depth.md"],
     "search": ["search/results.csv", "search/study.json", "search.md"],
     "architecture": ["architecture/layers.json"],
     "predictions": ["predictions/metrics.json", "predictions/per_face.csv",
@@ -38,6 +41,7 @@ FIGURES = {
     "augment": ["augment/augmentation", "augment/exposure"],
     "training": ["training/training_curves"],
     "ablations": ["ablations/ablation_curves"],
+    "depth": ["depth/depth_study"],
     "search": ["search/importances"],      # + surfaces_<x>_<y>: see below
     "architecture": ["architecture/architecture"],
     "predictions": ["predictions/best_worst", "predictions/per_keypoint"],
@@ -60,15 +64,31 @@ def test_budget_presets():
         json.dumps(b.to_dict())
         # a stride larger than the 12 px patch would leave pixels uncovered
         assert b.occlusion_stride <= 12 and b.compare_stride <= 12
-        assert set(b.nets) <= {"net1", "net2", "net6", "breeze"}
+        assert set(b.nets) <= {"net1", "net2", "net6", "breeze", "heatmap"}
+        assert set(b.nets) <= set(runs.NET_TRAIN_ARGS)
     quick, full = report.BUDGETS["quick"], report.BUDGETS["full"]
-    assert quick.nets == full.nets == ("net1", "net2", "net6", "breeze")
+    assert quick.nets == ("net1", "net2", "net6", "breeze")
+    assert full.nets == quick.nets + ("heatmap",)
     assert quick.net_minutes < full.net_minutes
+    # the real budgets of issue #15: 3 seeds, depth 2-6 at >= 15 minutes on
+    # all faces, occlusion at stride 2 on >= 16 faces, censors on >= 8
+    assert full.seeds >= 3 and full.limit is None
+    assert full.depths == (2, 3, 4, 5, 6) and full.ablation_minutes >= 15
+    assert full.occlusion_stride == 2 and full.occlusion_faces >= 16
+    assert full.compare_faces >= 8
     assert report.get_budget(quick) is quick
     with pytest.raises(ValueError, match="unknown budget"):
         report.get_budget("huge")
     with pytest.raises(ValueError, match="unknown figure group"):
         report.reproduce("/nonexistent", "smoke", ["samples", "movies"])
+
+
+def test_breeze_depth_matches_the_net():
+    """The depth study names breeze's default depth without importing the
+    nets (redrawing must not import Theano)."""
+    from kfkd import nets
+    from kfkd.report.groups import depth
+    assert depth.BREEZE_DEPTH == nets.default_params("breeze")["depth"]
 
 
 def test_every_group_writes_figures_and_data(made):
@@ -163,16 +183,24 @@ def _check_runs(summary, folder, names, limit):
     assert list(summary.name) == list(names)
     for _, row in summary.iterrows():
         history = pd.read_csv(os.path.join(
-            folder, "%s.history.csv" % runs.slug(row["name"])))
+            folder, "%s.history.csv" % runs.run_file(row["run"])))
         assert len(history) == row["epochs"] >= 1
         assert row["val_rmse_px"] == pytest.approx(history.val_rmse_px.min())
         best = history.iloc[int(row["best_epoch"]) - 1]
         assert row["train_loss"] == pytest.approx(best.train_loss)
+        assert row["stopped_by"] in ("max_epochs", "patience", "max_minutes")
         argv = shlex.split(row["command"])
         assert argv[:2] == ["kfkd", "train"]
         args = cli.build_parser().parse_args(argv[1:])
         assert args.limit == limit and args.max_epochs == 2
         assert row["n_train"] + row["n_val"] == limit
+
+
+def _configs(frame):
+    from kfkd import cli
+    from kfkd.config import TrainingConfig
+    return [TrainingConfig.from_args(cli.build_parser().parse_args(
+        shlex.split(c)[1:])) for c in frame.command]
 
 
 def test_training_and_ablation_data(made):
@@ -181,28 +209,103 @@ def test_training_and_ablation_data(made):
     summary = pd.read_csv(os.path.join(out, "training", "summary.csv"))
     _check_runs(summary, os.path.join(out, "training"), smoke.nets,
                 smoke.limit)
-    _check_runs(pd.read_csv(os.path.join(out, "ablations", "summary.csv")),
-                os.path.join(out, "ablations"),
-                [a[0] for a in runs.ABLATIONS], smoke.limit)
-    ablations = pd.read_csv(os.path.join(out, "ablations.csv"))
-    from kfkd import cli
-    from kfkd.config import TrainingConfig
-    configs = [TrainingConfig.from_args(cli.build_parser().parse_args(
-        shlex.split(c)[1:])).to_flat() for c in ablations.command]
-    base, no_dropout, no_augment, no_penalty = configs
+    summary = pd.read_csv(os.path.join(out, "ablations", "summary.csv"))
+    names = [a[0] for a in runs.ABLATIONS]
+    _check_runs(summary, os.path.join(out, "ablations"),
+                names * smoke.seeds, smoke.limit)
+    configs = _configs(summary)
+    base, no_dropout, no_augment, no_penalty, no_bn, exposure = [
+        c.to_flat() for c in configs]
     assert base["l2"] == 1e-6 and base["l1"] == 1e-9 and "flip" in base
+    assert base["lr_schedule"] == "cosine-time" and base["exposure"] is None
     assert no_dropout["net.dropout_conv"] == no_dropout[
         "net.dropout_dense"] == 0
     assert "flip" not in no_augment and no_penalty["l1"] == no_penalty[
         "l2"] == 0
+    assert no_bn["net.batch_norm"] is False and exposure["exposure"] == "clahe"
+    # each variant changes only what it names
+    for config, (_, _, extra) in zip(configs[1:], runs.ABLATIONS[1:]):
+        assert config != configs[0], extra
+    spread = pd.read_csv(os.path.join(out, "ablations", "spread.csv"))
+    assert list(spread.name) == names and (spread.n == smoke.seeds).all()
+    assert spread.verdict[0] == "baseline"
     # the Markdown table shows the CSV's numbers
+    ablations = pd.read_csv(os.path.join(out, "ablations.csv"))
     table = open(os.path.join(out, "ablations.md")).read()
     rows = [l for l in table.splitlines() if l.startswith("| ")][1:]
-    assert len(rows) == 4
+    assert len(rows) == len(names)
     for line, (_, r) in zip(rows, ablations.iterrows()):
         assert line.startswith("| %s |" % r["name"])
-        assert "| %.3f |" % r["val_rmse_px"] in line
+        assert "| %.3f |" % r["mean"] in line
     assert "Budget `smoke`" in table
+
+
+def test_depth_study_shares_the_ablation_baseline(made):
+    """The depth study's run at the baseline's depth is the ablations'
+    baseline run (same arguments, same folder: trained once); the other
+    depths differ from it only in --param depth."""
+    out = made[0]
+    smoke = report.BUDGETS["smoke"]
+    depth = pd.read_csv(os.path.join(out, "depth", "summary.csv"))
+    ablations = pd.read_csv(os.path.join(out, "ablations", "summary.csv"))
+    assert list(depth.depth) == list(smoke.depths) * smoke.seeds
+    base = depth.loc[depth.depth == 2].iloc[0]  # smoke's base: depth=2
+    first = ablations.iloc[0]
+    assert base["run"] == first["run"] == "breeze/seed0"
+    assert base["val_rmse_px"] == first["val_rmse_px"]
+    assert base["command"] == first["command"]
+    other = depth.loc[depth.depth != 2].iloc[0]
+    a, b = [c.to_flat() for c in _configs(pd.DataFrame([base, other]))]
+    assert {k for k in a if a[k] != b.get(k)} == {"net.depth"}
+    spread = pd.read_csv(os.path.join(out, "depth", "spread.csv"))
+    assert list(spread.depth) == list(smoke.depths)
+    assert (spread.n_params > 0).all()
+    table = open(os.path.join(out, "depth.md")).read()
+    for _, r in spread.iterrows():
+        assert "| %d | %.3f |" % (r["depth"], r["mean"]) in table
+
+
+def test_finished_runs_are_taken_and_lanes_share_the_rest(made, tmp_path,
+                                                          data_dir):
+    """A finished run is not trained again; a lane trains only its share
+    and writes nothing while another lane's runs are missing; a folder
+    without a finished run's record is not taken."""
+    import shutil
+    out = made[0]
+    runs_dir = os.path.join(os.path.dirname(out), "runs", "figures",
+                            "smoke", "ablations")
+    summary = pd.read_csv(os.path.join(out, "ablations", "summary.csv"))
+    row = summary.iloc[0]
+    argv = shlex.split(row["command"])[2:]
+    argv = argv[argv.index("--out") + 2:]
+    argv = argv[:argv.index("--data-dir")]
+    run = (row["name"], argv, {"seed": 0}, row["run"])
+    missing = ("other", argv[:-2] + ["--seed", "7"], {"seed": 7},
+               "other/seed7")
+    folder = str(tmp_path / "group")
+    # lane 0 of 2: its run (index 0) is finished and taken; index 1 is lane
+    # 1's and missing: nothing is written, nothing trained
+    written, left = runs.run_set(folder, [run, missing], runs_dir, data_dir,
+                                 False, lane=(0, 2))
+    assert (written, left) == ([], 1) and not os.path.exists(folder)
+    written, left = runs.run_set(folder, [run], runs_dir, data_dir, False)
+    assert left == 0
+    again = pd.read_csv(os.path.join(folder, "summary.csv")).iloc[0]
+    for key in ("val_rmse_px", "best_epoch", "epochs", "n_params",
+                "command", "stopped_by"):
+        assert again[key] == row[key], key
+    # an interrupted run (no stopped_by) or another config is not finished
+    copy = str(tmp_path / "copy")
+    shutil.copytree(os.path.join(runs_dir, row["run"]), copy)
+    full = ["--out", copy] + argv + ["--data-dir", data_dir]
+    n_train, n_val = int(row["n_train"]), int(row["n_val"])
+    assert runs.finished_run("x", full, copy, n_train, n_val) is not None
+    other = full[:-2] + ["--l2", "0.5", "--data-dir", data_dir]
+    assert runs.finished_run("x", other, copy, n_train, n_val) is None
+    metrics = json.load(open(os.path.join(copy, "metrics.json")))
+    del metrics["stopped_by"]
+    json.dump(metrics, open(os.path.join(copy, "metrics.json"), "w"))
+    assert runs.finished_run("x", full, copy, n_train, n_val) is None
 
 
 def test_search_data(made):
@@ -218,7 +321,7 @@ def test_search_data(made):
     assert len(pngs) == len(study["surfaces"])
 
 
-def test_predictions_data(made, reference_model, split):
+def test_predictions_data(made, reference_net, split):
     out = made[0]
     metrics = json.load(open(os.path.join(out, "predictions",
                                           "metrics.json")))
@@ -240,9 +343,9 @@ def test_predictions_data(made, reference_model, split):
     assert rmse[row == "worst"].max() == pytest.approx(per_face.rmse_px.max())
     layers = json.load(open(os.path.join(out, "architecture",
                                          "layers.json")))
-    assert layers["net"] == reference_model.net
+    assert layers["net"] == reference_net.net  # the first net of the model
     assert sum(l["n_params"] for l in layers["layers"]) == \
-        reference_model.describe()["n_params"]
+        reference_net.describe()["n_params"]
     assert layers["layers"][0]["output_shape"] == [1, 96, 96]
     assert layers["layers"][-1]["output_shape"] == [30]
 
@@ -292,7 +395,7 @@ def test_readme_shows_the_saved_figure_data():
     """The README's results tables are the ones in figures/ (made by
     python experiments/reproduce_figures.py), line for line."""
     readme = open(os.path.join(REPO, "README.md")).read()
-    for name in ("training.md", "ablations.md", "search.md"):
+    for name in ("training.md", "ablations.md", "depth.md", "search.md"):
         table = open(os.path.join(REPO, "figures", name)).read()
         for line in table.splitlines():
             if line.startswith("|"):

@@ -9,7 +9,9 @@ SIGKILL at a fixed point of the N-th save: ``before:1`` (before the first
 checkpoint), ``before:2`` (between checkpoints), ``swap:2`` (the second
 checkpoint staged, being swapped in).  All runs start at once (each in its
 own folder) to share the two cores, in Theano's FAST_COMPILE mode (1.5 s
-instead of 5.5 s to compile net1; the writer under test is the same).
+instead of 5.5 s to compile net1; the writer under test is the same).  The
+``overwrite_`` runs write over a copy of the shipped reference model
+(``models/reference``: an ensemble, sub-folders and all).
 """
 import hashlib
 import os
@@ -43,9 +45,17 @@ STATUS = {"INT": 130, "TERM": -signal.SIGTERM, "KILL": -signal.SIGKILL}
 
 
 def _digest(folder):
-    return {name: hashlib.sha256(open(os.path.join(folder, name), "rb")
-                                 .read()).hexdigest()
-            for name in sorted(os.listdir(folder))}
+    """{path below ``folder``: sha256} of every file, sub-folders' too (an
+    ensemble's members)."""
+    digests = {}
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                digests[os.path.relpath(path, folder)] = hashlib.sha256(
+                    f.read()).hexdigest()
+    return digests
 
 
 def _default_sigint():
@@ -143,7 +153,8 @@ def test_signal_before_first_checkpoint_keeps_the_old_model(runs):
 
 def test_signal_during_swap_over_an_old_model(runs):
     """With --overwrite the first checkpoint replaces the old model whole:
-    never a mix of the two (the old one was a breeze net)."""
+    never a mix of the two (the old one is the shipped model, an ensemble
+    of other nets in sub-folders: none of its files is left)."""
     status, parent, out, err = runs["overwrite_term_swap"]
     assert status == STATUS["TERM"], err
     assert os.listdir(parent) == ["model"]

@@ -109,19 +109,19 @@ def test_fused_layer_has_the_stock_parameters():
 
 
 # -- folding into the layer below ----------------------------------------------
-def test_fold_removes_every_batch_norm_of_the_reference(reference_model):
-    norms = [l for l in get_all_layers(reference_model.layer)
+def test_fold_removes_every_batch_norm_of_the_reference(reference_net):
+    norms = [l for l in get_all_layers(reference_net.layer)
              if isinstance(l, layers.BatchNormLayer)]
     # one per convolution (and dense layer) of the shipped net
     assert len(norms) == sum(isinstance(l, (Conv2DLayer, DenseLayer))
-                             for l in get_all_layers(reference_model.layer)
+                             for l in get_all_layers(reference_net.layer)
                              if l.name != "output" and l.name != "heatmaps")
     assert norms
-    folded = layers.fold_batch_norm(reference_model.layer)
+    folded = layers.fold_batch_norm(reference_net.layer)
     assert not any(isinstance(l, layers.BatchNormLayer)
                    for l in get_all_layers(folded))
     assert (lasagne.layers.get_all_params(folded)
-            == lasagne.layers.get_all_params(reference_model.layer))
+            == lasagne.layers.get_all_params(reference_net.layer))
 
 
 def test_fold_keeps_what_cannot_fold():
@@ -130,13 +130,13 @@ def test_fold_keeps_what_cannot_fold():
     assert layers.fold_batch_norm(norm) is norm
 
 
-def test_folded_reference_predicts_as_before(reference_model, training_data):
+def test_folded_reference_predicts_as_before(reference_net, training_data):
     """The shipped model, folded, predicts 64 real faces to 1e-4 px."""
-    net = reference_model.layer
+    net = reference_net.layer
     x = get_all_layers(net)[0].input_var
     unfolded = theano.function([x], get_output(net, deterministic=True))
     images = training_data.images[:64]
-    folded = reference_model.predict_unit(images)
+    folded = reference_net.predict_unit(images)
     assert np.abs(unfolded(images)).max() > 0.1
     np.testing.assert_allclose(folded * 48, unfolded(images) * 48, rtol=0,
                                atol=1e-4)

@@ -171,7 +171,7 @@ def test_bad_inputs_are_refused():
             np.ones((1, 1, 1, 1), "float32"))
 
 
-def test_engines_compute_the_same_net(faces, reference_model):
+def test_engines_compute_the_same_net(faces, reference_net):
     """The shipped reference net built with the stock and the custom engine
     (:data:`kfkd.nets.ENGINES`): the same parameters load into both and the
     deterministic outputs agree on real faces (different compiled
@@ -179,12 +179,12 @@ def test_engines_compute_the_same_net(faces, reference_model):
     from kfkd import nets
     from kfkd.layers import BatchNormLayer, FusedBatchNormLayer
     norm = {"stock": BatchNormLayer, "custom": FusedBatchNormLayer}
-    values = lasagne.layers.get_all_param_values(reference_model.layer)
+    values = lasagne.layers.get_all_param_values(reference_net.layer)
     x = T.tensor4("x")
     outputs = []
     for engine in ("stock", "custom"):
-        layer = nets.build(reference_model.net, engine=engine,
-                           **reference_model.net_params)
+        layer = nets.build(reference_net.net, engine=engine,
+                           **reference_net.net_params)
         kinds = {type(l) for l in lasagne.layers.get_all_layers(layer)}
         classes = nets.ENGINES[engine]
         assert {classes["pool"], classes["dropout"], norm[engine]} <= kinds

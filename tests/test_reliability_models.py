@@ -1,10 +1,15 @@
 """Bad model folders: one line naming the file and field, exit 2, nothing
 written, the bad folder untouched (issue #10, defects 1, 4, 7, 8).
 
-Each row corrupts a copy of the shipped reference model (``models/reference``)
-in ``tmp_path``; the reader (:func:`kfkd.model.load_model`) must refuse it
-before any prediction is written, and ``kfkd train --out`` must refuse an
-output folder it would lose, before data loads or anything compiles.
+Each row corrupts, in ``tmp_path``, a copy of a single net's folder: the
+shipped reference model's first net (the ``reference_net`` fixture;
+``models/reference/member_0`` of the shipped ensemble); the ``ensemble_``
+rows corrupt a copy of an ensemble's folder (the shipped model's, or, where
+the shipped model is not an ensemble, one of its first net twice): its
+``ensemble.json`` or a member inside it.  The reader
+(:func:`kfkd.model.load_model`) must refuse it before any prediction is
+written, and ``kfkd train --out`` must refuse an output folder it would
+lose, before data loads or anything compiles.
 """
 import json
 import os
@@ -17,8 +22,6 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-
-REFERENCE = os.path.join(REPO, "models", "reference")
 
 
 def _spec(folder):
@@ -163,40 +166,68 @@ BAD_FOLDERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory, data_dir):
-    """A data folder of the first 60 training faces and 4 test faces (with
-    their IdLookupTable rows), so that each row reads kilobytes."""
-    import pandas as pd
-    from kfkd.data import find_file
+def _in(member, corrupt):
+    """``corrupt`` applied to an ensemble's member folder ``member``."""
+    return lambda folder: corrupt(os.path.join(folder, member))
 
-    folder = tmp_path_factory.mktemp("tiny-data")
-    pd.read_csv(find_file("training.csv", data_dir), nrows=60).to_csv(
-        folder / "training.csv", index=False)
-    test = pd.read_csv(find_file("test.csv", data_dir), nrows=4)
-    test.to_csv(folder / "test.csv", index=False)
-    lookup = pd.read_csv(find_file("IdLookupTable.csv", data_dir))
-    lookup[lookup.ImageId.isin(test.ImageId)].to_csv(
-        folder / "IdLookupTable.csv", index=False)
-    return str(folder)
+
+# (id, corrupt(ensemble folder), strings the error line must name): its own
+# file and its members, through every command (tests/test_ensemble.py
+# checks each field of ensemble.json, through evaluate)
+BAD_ENSEMBLES = [
+    ("ensemble_json_truncated", lambda f: open(os.path.join(
+        f, "ensemble.json"), "r+").truncate(30),
+     ["ensemble.json", "not valid JSON"]),
+    ("ensemble_json_missing_member", lambda f: shutil.rmtree(os.path.join(
+        f, "member_1")),
+     ["ensemble.json", "member 1", "member_1", "does not exist"]),
+    ("ensemble_member_net_unknown", _in("member_0", _set("net", "foo")),
+     ["member_0", "model.json", "'net'", "foo"]),
+    ("ensemble_member_npz_missing", _in("member_1", _remove("model.npz")),
+     ["member_1", "model.npz", "no such file"]),
+    ("ensemble_member_inf_weights", _in("member_1", _edit_npz(_inf)),
+     ["member_1", "model.npz", "param_000", "non-finite"]),
+]
 
 
 @pytest.fixture
-def bad_folder(tmp_path):
-    def make(corrupt):
+def net_folder(reference_net):
+    """The folder of the shipped model's first single net (a model.json and
+    model.npz): never modified, copied to be corrupted."""
+    return reference_net.folder
+
+
+@pytest.fixture(scope="module")
+def ensemble_folder(reference_model, reference_net, tmp_path_factory):
+    """The shipped model's folder if it is an ensemble, else an ensemble of
+    its first net twice saved in a temporary folder: never modified."""
+    from kfkd.ensemble import EnsembleModel
+    if isinstance(reference_model, EnsembleModel):
+        return reference_model.folder
+    return EnsembleModel([reference_net, reference_net]).save(
+        str(tmp_path_factory.mktemp("ensemble") / "ensemble"))
+
+
+@pytest.fixture
+def bad_folder(tmp_path, request):
+    """``bad_folder(corrupt, kind='net')``: a corrupted copy of the single
+    net's folder (``net``) or of the ensemble's (``ensemble``)."""
+    def make(corrupt, kind="net"):
         folder = str(tmp_path / "bad")
-        shutil.copytree(REFERENCE, folder)
+        shutil.copytree(request.getfixturevalue(kind + "_folder"), folder)
         corrupt(folder)
         return folder
     return make
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict", "submit"])
-@pytest.mark.parametrize("corrupt, names",
-                         [pytest.param(c, n, id=i) for i, c, n in BAD_FOLDERS])
-def test_bad_model_folder(command, corrupt, names, bad_folder, tmp_path,
-                          tiny_data, kfkd_fails):
-    folder = bad_folder(corrupt)
+@pytest.mark.parametrize(
+    "kind, corrupt, names",
+    [pytest.param("net", c, n, id=i) for i, c, n in BAD_FOLDERS]
+    + [pytest.param("ensemble", c, n, id=i) for i, c, n in BAD_ENSEMBLES])
+def test_bad_model_folder(command, kind, corrupt, names, bad_folder,
+                          tmp_path, tiny_data, kfkd_fails):
+    folder = bad_folder(corrupt, kind)
     out = tmp_path / "out.csv"
     argv = [command, "--model", folder, "--data-dir", tiny_data]
     if command in ("predict", "submit"):
@@ -217,22 +248,25 @@ def _train(out, *extra):
 
 
 @pytest.mark.parametrize("make, names", [
-    pytest.param(lambda p: shutil.copytree(REFERENCE, p),
+    pytest.param(lambda p, folder: shutil.copytree(folder("net"), p),
                  ["--out", "holds a model", "model.json", "--overwrite"],
                  id="holds_a_model"),
-    pytest.param(lambda p: (os.mkdir(p), open(os.path.join(p, "notes.txt"),
-                                              "w").write("mine")),
+    pytest.param(lambda p, folder: shutil.copytree(folder("ensemble"), p),
+                 ["--out", "holds a model", "ensemble.json", "--overwrite"],
+                 id="holds_an_ensemble"),
+    pytest.param(lambda p, folder: (os.mkdir(p), open(os.path.join(
+        p, "notes.txt"), "w").write("mine")),
                  ["--out", "is not empty", "notes.txt"], id="unrelated_file"),
-    pytest.param(lambda p: open(p, "w").write("a file"),
+    pytest.param(lambda p, folder: open(p, "w").write("a file"),
                  ["--out", "is a file"], id="a_regular_file"),
-    pytest.param(lambda p: (os.rmdir(os.path.dirname(p)), open(
+    pytest.param(lambda p, folder: (os.rmdir(os.path.dirname(p)), open(
         os.path.dirname(p), "w").write("a file")),
                  ["--out", "is a file, not a folder"], id="parent_a_file"),
 ])
-def test_train_refuses_out(make, names, tmp_path, kfkd_fails):
+def test_train_refuses_out(make, names, tmp_path, kfkd_fails, request):
     out = str(tmp_path / "parent" / "model")
     os.makedirs(os.path.dirname(out))
-    make(out)
+    make(out, lambda kind: request.getfixturevalue(kind + "_folder"))
     # before data loads: a data folder that does not exist is never reached
     kfkd_fails(_train(out, "--data-dir", tmp_path / "no-data"), names=names,
                untouched=[str(tmp_path / "parent")])
@@ -253,10 +287,14 @@ def test_train_overwrite_never_replaces_more_than_a_model(
                names=names, untouched=[str(tmp_path)])
 
 
-def test_train_overwrite_skips_the_check(tmp_path, kfkd_fails):
-    """--overwrite passes the output check: the next error is the data's."""
+@pytest.mark.parametrize("kind", ["net", "ensemble"])
+def test_train_overwrite_skips_the_check(kind, tmp_path, kfkd_fails,
+                                         request):
+    """--overwrite passes the output check over a single net's folder or an
+    ensemble's (its members' sub-folders are models): the next error is
+    the data's."""
     out = str(tmp_path / "model")
-    shutil.copytree(REFERENCE, out)
+    shutil.copytree(request.getfixturevalue(kind + "_folder"), out)
     kfkd_fails(_train(out, "--overwrite", "--data-dir", tmp_path / "no-data"),
                names=["no-data"], untouched=[out])
 
@@ -290,17 +328,23 @@ def test_compressed_huge_array_is_refused_before_allocating(bad_folder):
 
 
 # -- defect 4: finite weights whose predictions overflow -----------------------
+@pytest.mark.parametrize("kind, member", [("net", None),
+                                          ("ensemble", "member_0")])
 @pytest.mark.parametrize("command", ["evaluate", "predict", "submit"])
-def test_non_finite_predictions_are_refused(command, bad_folder, tmp_path,
-                                            tiny_data, kfkd_fails):
+def test_non_finite_predictions_are_refused(command, kind, member,
+                                            bad_folder, tmp_path, tiny_data,
+                                            kfkd_fails):
     """An output bias of 3e38 (finite) puts keypoints at 48 * 3e38 = inf
-    pixels: every command refuses, before writing anything."""
+    pixels: every command refuses, before writing anything; in an
+    ensemble, one such member is enough, and the line names it."""
     def overflow(arrays):
         arrays["param_026"][:] = 3e38
-    folder = bad_folder(_edit_npz(overflow))
+    corrupt = _edit_npz(overflow)
+    folder = bad_folder(_in(member, corrupt) if member else corrupt, kind)
     out = tmp_path / "out.csv"
     argv = [command, "--model", folder, "--data-dir", tiny_data]
     if command != "evaluate":
         argv += ["--out", out]
-    kfkd_fails(argv, names=[folder, "non-finite keypoints"],
+    kfkd_fails(argv, names=[os.path.join(folder, member) if member
+                            else folder, "non-finite keypoints"],
                untouched=[folder, out])

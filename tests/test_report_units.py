@@ -82,7 +82,7 @@ def test_npz_round_trip_and_need_names_the_missing_file(tmp_path):
 
 def test_the_registry_is_the_groups_behind_one_protocol():
     assert GROUPS == report.GROUPS == (
-        "samples", "augment", "training", "ablations", "search",
+        "samples", "augment", "training", "ablations", "depth", "search",
         "architecture", "predictions", "occlusion", "split")
     for name, module in REGISTRY.items():
         assert module.NAME == name

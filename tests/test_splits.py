@@ -134,13 +134,32 @@ def test_load_split_with_limit_uses_the_whole_files_groups(data_dir,
 
 
 # -- the split a model records -----------------------------------------------------
+def _shipped_specs():
+    """The JSON files of the shipped model (``models/reference``) that
+    record a split: its own (``ensemble.json``, ``specialists.json`` or
+    ``model.json``) first, then every ``model.json`` below it."""
+    top = os.path.join(REPO, "models", "reference")
+    paths = [os.path.join(top, name) for name in (
+        "ensemble.json", "specialists.json", "model.json")
+        if os.path.isfile(os.path.join(top, name))][:1]
+    for root, dirs, files in os.walk(top):
+        dirs.sort()
+        if root != top and "model.json" in files:
+            paths.append(os.path.join(root, "model.json"))
+    return [(p, json.load(open(p))) for p in paths]
+
+
 def test_a_model_json_without_split_means_random():
-    spec = json.load(open(os.path.join(REPO, "models", "reference",
-                                       "model.json")))
-    # the shipped model was trained on the default (grouped) split ...
-    assert recorded_split(spec["training"]) == {
-        "method": "grouped", "val_fraction": 0.2, "seed": 42, "limit": None}
+    specs = _shipped_specs()
+    assert specs[-1][0].endswith("model.json")
+    # the shipped model, and every net in it, was trained on the default
+    # (grouped) split ...
+    for path, spec in specs:
+        assert recorded_split(spec["training"]) == {
+            "method": "grouped", "val_fraction": 0.2, "seed": 42,
+            "limit": None}, path
     # ... models trained before the grouping record none
+    spec = specs[-1][1]  # a single net's model.json
     del spec["training"]["split"]
     assert recorded_split(spec["training"]) == {
         "method": "random", "val_fraction": 0.2, "seed": 42, "limit": None}

@@ -23,9 +23,10 @@ from kfkd.keypoints import KAGGLE_COLUMNS, to_pixels, to_unit  # noqa: E402
 from kfkd.model import load_model  # noqa: E402
 from kfkd.config import HISTORY_COLUMNS  # noqa: E402
 from kfkd.objective import init_output_bias, masked_mse, penalty  # noqa: E402
-from kfkd.train import (EarlyStopping, Trainer,  # noqa: E402
-                        iterate_minibatches, learning_rate_schedule,
-                        linear_schedule)
+from kfkd.schedules import (cosine_time_rate,  # noqa: E402
+                            learning_rate_schedule, linear_schedule)
+from kfkd.train import EarlyStopping, Trainer, iterate_minibatches  # noqa
+
 from kfkd.metrics import rmse  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -165,6 +166,42 @@ def test_learning_rate_schedules():
         pytest.approx(0.1)]
     with pytest.raises(ValueError, match="step"):
         learning_rate_schedule("step", 0.1, None, 3)
+
+
+def test_cosine_over_the_minutes_anneals_within_the_budget(small_split,
+                                                            monkeypatch):
+    """``cosine-time``: each epoch's rate is the cosine of the share of
+    ``max_minutes`` spent when it starts (the epochs' number plays no part),
+    so a run stopped by its minutes has annealed towards the end rate.
+    Training's clock is a fake one that moves 1 s per reading."""
+    assert cosine_time_rate(2e-3, None, 0.0, 60.0) == pytest.approx(2e-3)
+    assert cosine_time_rate(2e-3, 1e-5, 30.0, 60.0) == pytest.approx(
+        (2e-3 + 1e-5) / 2)
+    assert cosine_time_rate(2e-3, 1e-5, 90.0, 60.0) == pytest.approx(1e-5)
+    import itertools
+
+    import kfkd.train
+    from kfkd.data import KeypointData
+    clock = itertools.count(0.0, 1.0)
+    monkeypatch.setattr(kfkd.train, "_clock", lambda: next(clock))
+    train, val = [KeypointData(d.images[:64], d.keypoints[:64], d.schema,
+                               d.path, d.genuine) for d in small_split]
+    trainer = Trainer(net="breeze", net_params=TINY_BREEZE,
+                      learning_rate=2e-3, lr_schedule="cosine-time",
+                      max_minutes=0.5, max_epochs=1000, patience=1000,
+                      batch_size=64, seed=0, verbose=False)
+    trainer.fit(train, val)
+    rates = np.array([h["learning_rate"] for h in trainer.history_])
+    assert trainer.stopped_by_ == "max_minutes" and len(rates) >= 5
+    # the first epoch starts one reading after the run's start
+    assert rates[0] == pytest.approx(cosine_time_rate(2e-3, None, 1, 30.0))
+    assert np.all(np.diff(rates) < 0)
+    # each rate is the cosine at its epoch's start: the previous epoch's end
+    # (its "seconds"), plus the clock readings in between
+    for h, rate in zip(trainer.history_[:-1], rates[1:]):
+        assert cosine_time_rate(2e-3, None, h["seconds"] + 3, 30.0) \
+            <= rate <= cosine_time_rate(2e-3, None, h["seconds"], 30.0)
+    assert rates[-1] < 2e-3 / 4  # annealed: the last epoch near the end
 
 
 def test_init_output_bias_is_the_mean_shape(training_data):

@@ -46,6 +46,12 @@ class Budget(object):
         The same for the censor comparison (five censors).
     best_worst : int
         Faces in each row of the best/worst predictions.
+    seeds : int
+        Seeds (``--seed 0 .. seeds-1``) of every ablation and depth-study
+        run, for their spread.
+    depths : tuple of int
+        Conv blocks of the depth study's breeze runs (``--param depth=D``),
+        each with the ablations' arguments and minutes (a matched budget).
     """
 
     name: str
@@ -66,18 +72,22 @@ class Budget(object):
     compare_faces: int
     compare_stride: int
     best_worst: int = 6
+    seeds: int = 1
+    depths: tuple = ()
 
     def to_dict(self):
         """JSON-ready dict of the settings."""
         d = dataclasses.asdict(self)
         d["nets"], d["ablation_params"] = list(self.nets), list(
             self.ablation_params)
+        d["depths"] = list(self.depths)
         return d
 
 
 #: Presets: ``smoke`` (tests, notebooks under test: seconds per run),
 #: ``quick`` (the whole reproduction in at most ~15 minutes on 2 cores) and
-#: ``full`` (real budgets: hours).
+#: ``full`` (real budgets: hours; the ablation and depth runs share their
+#: baseline, 3 seeds each: 30 runs of 15 minutes; the nets 5 of 20).
 BUDGETS = {
     "smoke": Budget("smoke", limit=150, nets=("net1", "net2"),
                     net_minutes=0.2, net_max_epochs=2,
@@ -85,7 +95,8 @@ BUDGETS = {
                     ablation_minutes=0.2, ablation_max_epochs=2, patience=5,
                     search_space="tiny", search_trials=2, search_minutes=0.1,
                     search_limit=150, occlusion_faces=2, occlusion_stride=12,
-                    compare_faces=2, compare_stride=12, best_worst=3),
+                    compare_faces=2, compare_stride=12, best_worst=3,
+                    depths=(1, 2)),
     "quick": Budget("quick", limit=800, nets=("net1", "net2", "net6",
                                                "breeze"),
                     net_minutes=1.2, net_max_epochs=200,
@@ -93,14 +104,16 @@ BUDGETS = {
                     ablation_minutes=1.0, ablation_max_epochs=200,
                     patience=20, search_space="tiny", search_trials=4,
                     search_minutes=0.2, search_limit=300, occlusion_faces=4,
-                    occlusion_stride=6, compare_faces=4, compare_stride=8),
+                    occlusion_stride=6, compare_faces=4, compare_stride=8,
+                    depths=(2, 4)),
     "full": Budget("full", limit=None, nets=("net1", "net2", "net6",
-                                              "breeze"),
-                   net_minutes=25.0, net_max_epochs=1000, ablation_params=(),
-                   ablation_minutes=20.0, ablation_max_epochs=1000,
+                                              "breeze", "heatmap"),
+                   net_minutes=20.0, net_max_epochs=1000, ablation_params=(),
+                   ablation_minutes=15.0, ablation_max_epochs=1000,
                    patience=25, search_space="default", search_trials=8,
-                   search_minutes=3.5, search_limit=None, occlusion_faces=8,
-                   occlusion_stride=2, compare_faces=4, compare_stride=4),
+                   search_minutes=3.5, search_limit=None, occlusion_faces=16,
+                   occlusion_stride=2, compare_faces=8, compare_stride=4,
+                   seeds=3, depths=(2, 3, 4, 5, 6)),
 }
 
 

@@ -10,6 +10,7 @@ from .budget import BUDGETS
 from .groups import GROUPS
 from .poster import build_poster
 from .reproduce import reproduce
+from .runs import parse_lane
 from .store import REPO
 
 __all__ = ["add_arguments", "add_parser", "build_parser", "run"]
@@ -46,6 +47,11 @@ def add_arguments(p):
     p.add_argument("--poster", default=os.path.join(REPO, "poster",
                                                     "poster.pdf"),
                    help="poster PDF to write (default: poster/poster.pdf)")
+    p.add_argument("--lane", help="K/N: train only the K-th of N shares of "
+                   "the unfinished runs (N processes side by side, e.g. one "
+                   "per core); groups with runs left to other lanes are "
+                   "drawn by a later call without --lane, which takes the "
+                   "finished runs as they are")
     p.add_argument("--no-poster", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -75,11 +81,23 @@ def run(args):
     if unknown:
         raise UsageError("--only %s: unknown group %s (groups: %s)" % (
             args.only, ", ".join(unknown), ",".join(GROUPS)))
+    lane = None
+    if args.lane is not None:
+        if args.redraw:
+            raise UsageError("--lane %s: --redraw trains nothing" % args.lane)
+        try:
+            lane = parse_lane(args.lane)
+        except ValueError as e:
+            raise UsageError("--lane: %s" % e)
     started = time.time()
     manifest = reproduce(
         args.out, budget, groups, redraw=args.redraw, data_dir=args.data_dir,
         model=args.model, study_dir=args.study_dir, runs_dir=args.runs,
-        verbose=not args.quiet)
+        verbose=not args.quiet, lane=lane)
+    if lane is not None:
+        print("lane %d/%d: done; run again without --lane to draw the "
+              "groups that waited for other lanes" % lane)
+        return manifest
     if not args.no_poster:
         build_poster(args.out, args.poster)
         print("poster: %s" % args.poster)

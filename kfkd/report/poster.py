@@ -66,6 +66,7 @@ def required_files(figures_dir):
         "training_curves": f("training", "training_curves.png"),
         "training_budget": f("training", "budget.json"),
         "ablations": f("ablations.csv"),
+        "depth": f("depth", "spread.csv"),
         "ablation_curves": f("ablations", "ablation_curves.png"),
         "study": f("search", "study.json"),
         "metrics": f("predictions", "metrics.json"),
@@ -105,26 +106,46 @@ def results_rows(files):
     rows.append(("reference model (%s, %s)" % (metrics.get("net", "?"),
                                                metrics.get("model") or "?"),
                  "%.2f" % metrics["val_rmse_px"], ref_epochs, ref_minutes))
-    for label, key in (("", "training_summary"), ("breeze ablation: ",
-                                                  "ablations")):
-        frame = pd.read_csv(files[key])
-        for _, r in frame.iterrows():
-            rows.append(("%s%s" % (label, r["name"]),
-                         "%.2f" % r["val_rmse_px"],
-                         "%d (best %d)" % (r["epochs"], r["best_epoch"]),
+    for _, r in pd.read_csv(files["training_summary"]).iterrows():
+        rows.append((r["name"], "%.2f" % r["val_rmse_px"],
+                     "%d (best %d)" % (r["epochs"], r["best_epoch"]),
+                     "%.1f" % r["minutes"]))
+    for label, key in (("breeze ablation: ", "ablations"),
+                       ("breeze ", "depth")):
+        if key not in files or not os.path.isfile(files[key]):
+            continue
+        for _, r in pd.read_csv(files[key]).iterrows():
+            rows.append(("%s%s" % (label, r["name"]), _spread(r),
+                         "%.0f" % r["epochs"] if "epochs" in r else "-",
                          "%.1f" % r["minutes"]))
     return rows
 
 
+def _spread(row):
+    """A results cell of a variant over seeds: ``mean ± sd`` (px)."""
+    if int(row["n"]) < 2:
+        return "%.2f" % row["mean"]
+    return "%.2f ± %.2f" % (row["mean"], row["sd"])
+
+
 def _budget_text(files):
-    """The training runs' budget, from the training group's budget.json."""
-    path = os.path.join(os.path.dirname(files["training_curves"]),
-                        "budget.json")
-    b = read_json(path)
-    faces = ("all of training.csv" if b.get("limit") is None else
-             "first %d faces of training.csv" % b["limit"])
-    return "budget '%s', %s, %.4g min per net, %.4g min per ablation" % (
-        b["name"], faces, b["net_minutes"], b["ablation_minutes"])
+    """The training runs' budgets, from the training, ablation and depth
+    groups' budget.json files (each group may have its own)."""
+    def one(folder, minutes, what, seeded=True):
+        b = read_json(os.path.join(folder, "budget.json"))
+        faces = ("all faces" if b.get("limit") is None else
+                 "first %d faces" % b["limit"])
+        seeds = b.get("seeds", 1) if seeded else 1
+        return "%s: budget '%s', %s, %.4g min per run, %d seed%s" % (
+            what, b["name"], faces, b[minutes], seeds,
+            "s" if seeds > 1 else "")
+    parts = [one(os.path.dirname(files["training_curves"]), "net_minutes",
+                 "Nets", seeded=False)]
+    for key, what in (("ablation_curves", "ablations"), ("depth", "depth")):
+        folder = os.path.dirname(files[key])
+        if os.path.isfile(os.path.join(folder, "budget.json")):
+            parts.append(one(folder, "ablation_minutes", what))
+    return "; ".join(parts) + "."
 
 
 def _frame(fig, panel):
@@ -313,17 +334,23 @@ def _upper_panels(fig, content, files, data):
                                       files.get("systems"))
     layers = data["layers"]
     ax = fig.add_axes(content["architecture"])
-    draw_architecture(ax, layers["layers"], title="%s (%s)" % (
-        layers["net"], layers.get("model") or "reference model"),
-        fontsize=14)
+    net = layers["net"]
+    if layers.get("model_kind"):  # several nets: the first is drawn
+        title = "%s: net 1 of the %d of the reference model" % (
+            net, layers.get("n_nets", 1))
+    else:
+        title = "%s (%s)" % (net, layers.get("model") or "reference model")
+    draw_architecture(ax, layers["layers"], title=title, fontsize=14)
     parts["architecture"] = [t for t in ax.texts] + [ax.title]
-    table = _table(fig, content["results"], results_rows(files), [
-        "model / run", "val. RMSE (px)", "epochs", "minutes"])
+    rows = results_rows(files)
+    fit = min(1.0, 11.0 / (len(rows) + 1))  # the panel holds 11 lines
+    table = _table(fig, content["results"], rows, [
+        "model / run", "val. RMSE (px)", "epochs", "minutes"],
+        fontsize=max(11, round(17 * fit ** 0.5)), row_scale=2.3 * fit)
     note = _text(fig, _below(fig, content["results"], table, gap=0.008,
                              min_fraction=0.05),
-                 "Validation split: %d faces (seed 42). Nets and "
-                 "ablations: %s." % (metrics["n_faces"],
-                                     _budget_text(files)), fontsize=17)
+                 "Validation: %d faces of the grouped split (seed 42). %s" % (
+                     metrics["n_faces"], _budget_text(files)), fontsize=17)
     parts["results"] = [table, note]
     return parts
 

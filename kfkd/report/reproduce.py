@@ -7,12 +7,32 @@ from . import store
 from .budget import BUDGETS, get_budget
 from .groups import GROUPS, REGISTRY
 
-__all__ = ["reproduce"]
+__all__ = ["reproduce", "COMMAND"]
+
+#: The command that remakes every group (``--budget NAME`` for another
+#: budget, ``--only GROUP`` for one group).
+COMMAND = "python experiments/reproduce_figures.py"
+
+
+def _provenance(group, budget, result):
+    """A group's manifest fields beyond its files: the budget, the seeds of
+    its runs, the minutes of training behind it (the sum over its runs'
+    ``summary`` rows) and the command that remakes it."""
+    entry = {"budget": budget.name,
+             "command": "%s --budget %s --only %s" % (COMMAND, budget.name,
+                                                      group)}
+    summary = result.get("summary")
+    if summary is not None and "minutes" in summary:
+        entry["training_minutes"] = round(float(summary["minutes"].sum()), 1)
+        entry["runs"] = int(len(summary))
+        entry["seeds"] = (int(summary["seed"].nunique())
+                          if "seed" in summary else 1)
+    return entry
 
 
 def reproduce(out_dir=None, budget="quick", groups=GROUPS, redraw=False,
               data_dir=None, model=None, study_dir=None, runs_dir=None,
-              verbose=True):
+              verbose=True, lane=None):
     """Run the figure groups; write ``manifest.json`` (files, seconds).
 
     Parameters
@@ -29,6 +49,10 @@ def reproduce(out_dir=None, budget="quick", groups=GROUPS, redraw=False,
         fallback study are kept; default ``runs/``).
     verbose : bool
         Progress bars and one line per group.
+    lane : (int, int), optional
+        ``(K, N)``: train only the K-th share of the unfinished runs
+        (:func:`kfkd.report.runs.run_set`); a group still waiting for
+        other lanes' runs writes nothing and keeps its manifest entry.
 
     Returns
     -------
@@ -52,22 +76,33 @@ def reproduce(out_dir=None, budget="quick", groups=GROUPS, redraw=False,
         model = store.load_model(model)
     context = {"data_dir": data_dir, "model": model, "study_dir": study_dir,
                "runs_dir": runs_dir or os.path.join(store.REPO, "runs"),
-               "verbose": verbose}
+               "verbose": verbose, "lane": lane}
     path = os.path.join(out_dir, "manifest.json")
     manifest = read_json(path) if os.path.isfile(path) else {"groups": {}}
-    started = time.time()           # groups not rerun are kept above
+    started, done = time.time(), {}  # groups not rerun are kept above
     for group in [g for g in GROUPS if g in groups]:
         t = time.time()
         result = REGISTRY[group].run(out_dir, budget, redraw, **context)
         seconds = time.time() - t
-        manifest["groups"][group] = {
-            "budget": budget.name, "seconds": round(seconds, 1),
-            "written": sorted({store.rel_to(p, out_dir)
-                               for p in result["written"]})}
+        if not result["written"]:
+            continue  # waiting for other lanes' runs
+        entry = manifest["groups"].get(group, {}) if redraw else {}
+        entry.update({"seconds": round(seconds, 1),
+                      "written": sorted({store.rel_to(p, out_dir)
+                                         for p in result["written"]})})
+        if not redraw:
+            entry.update(_provenance(group, budget, result))
+        manifest["groups"][group] = done[group] = entry
         if verbose:
             print("figures: %-12s %6.1f s, %d files" % (
                 group, seconds, len(result["written"])), flush=True)
+    if not redraw and os.path.isfile(path):
+        # another call (a lane, a group run by hand) may have written the
+        # manifest meanwhile: keep its entries for the groups not run here
+        on_disk = read_json(path)
+        manifest = dict(on_disk, groups=dict(on_disk["groups"], **done))
     manifest["last_call_seconds"] = round(time.time() - started, 1)
+    manifest["command"] = COMMAND
     manifest["budgets"] = {b: BUDGETS[b].to_dict() for b in sorted(
         {g["budget"] for g in manifest["groups"].values()}) if b in BUDGETS}
     if not redraw:

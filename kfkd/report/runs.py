@@ -20,23 +20,34 @@ from ..plotting import save_figure
 from .training_plots import training_curves_figure
 
 __all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS",
-           "budget_args", "train_run", "run_set", "slug", "histories",
-           "curves_group", "epochs_cell", "budget_note", "runs_folder"]
+           "budget_args", "finished_run", "train_run", "parse_lane",
+           "run_set", "run_file", "slug", "histories", "curves_group",
+           "seeded_runs", "seed_spread", "spread_cell", "epochs_cell",
+           "budget_note", "runs_folder"]
 
 
 #: ``kfkd train`` arguments of each net's training curve (beyond the
 #: budget's).  net1 as in Nouri (2014): Nesterov momentum, learning rate
 #: 0.01, momentum 0.9, no augmentation (Adam at 2e-3 makes its 9216 x 100
 #: hidden layer diverge); the others with the command's defaults (Adam
-#: 2e-3, batch 32, flips, rotation 10 deg, shift 3 px, scale 5%).
+#: 2e-3, batch 32, flips, rotation 10 deg, shift 3 px, scale 5%).  net6 with
+#: Lasagne's own pooling and dropout layers (``--engine stock``): with
+#: kfkd's (``custom``) it stayed at the mean shape (4.23 px) for all 28
+#: epochs of its 20 minutes and for 7 epochs at Nesterov 0.03, where the
+#: stock layers left it at epoch 3 (3.07 px after 5 epochs); the cause is
+#: not found (``logs/figures-full/net6-custom.log``).
 NET_TRAIN_ARGS = {
     "net1": ["--update", "nesterov", "--lr", "0.01", "--momentum", "0.9",
              "--no-augment"],
-    "net2": [], "net6": [], "breeze": []}
+    "net2": [], "net6": ["--engine", "stock"], "breeze": [], "heatmap": []}
 
-#: The ablation baseline: breeze with dropout (its defaults), augmentation
-#: (the command's defaults) and small L1 and L2 penalties.
-ABLATION_BASE_ARGS = ["--net", "breeze", "--l1", "1e-9", "--l2", "1e-6"]
+#: The ablation baseline: breeze with dropout and batch normalisation (its
+#: defaults), augmentation (the command's defaults) and small L1 and L2
+#: penalties, its learning rate annealed by a cosine over the run's minutes
+#: (``--lr-schedule cosine-time``), so that every run of a time budget ends
+#: annealed whatever its epochs' length (the depth study's matched budget).
+ABLATION_BASE_ARGS = ["--net", "breeze", "--l1", "1e-9", "--l2", "1e-6",
+                      "--lr-schedule", "cosine-time"]
 
 #: (variant, what changes, extra ``kfkd train`` arguments).
 ABLATIONS = (
@@ -46,6 +57,10 @@ ABLATIONS = (
     ("no augmentation", "no flips, rotations, shifts, scaling",
      ["--no-augment"]),
     ("no L1/L2", "L1 = L2 = 0", ["--l1", "0", "--l2", "0"]),
+    ("no batch norm", "no batch normalisation",
+     ["--param", "batch_norm=false"]),
+    ("exposure correction", "CLAHE on every face (the 2015 project's fix "
+     "for over-exposed faces)", ["--exposure", "clahe"]),
 )
 
 
@@ -67,28 +82,84 @@ def budget_args(budget, minutes, max_epochs):
     return args
 
 
+def _parse_train_args(argv):
+    """``kfkd train`` arguments -> argparse namespace (the command's own
+    parser, :func:`kfkd.options.add_train_arguments`)."""
+    parser = argparse.ArgumentParser(prog="kfkd train")
+    add_train_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def _command(argv):
+    return "kfkd train " + " ".join(shlex.quote(a) for a in argv)
+
+
+def finished_run(name, argv, model_dir, n_train, n_val):
+    """The row and history of a finished run of ``argv`` already in
+    ``model_dir``, or None.
+
+    A run is finished when its ``metrics.json`` records ``stopped_by``
+    (written at the end of :meth:`kfkd.train.Trainer.fit`, not by the
+    checkpoints on the way), its ``model.json`` was trained with the
+    configuration ``argv`` gives (:class:`kfkd.config.TrainingConfig`) and
+    it validated on ``n_val`` faces.  A folder holding anything else (an
+    interrupted run, other settings) is None: the run is trained again.
+    No Theano here.
+    """
+    paths = [os.path.join(model_dir, f) for f in (
+        "metrics.json", "model.json", "history.csv")]
+    if not all(os.path.isfile(p) for p in paths):
+        return None
+    try:
+        metrics, spec = read_json(paths[0]), read_json(paths[1])
+        history = pd.read_csv(paths[2])
+        same = (TrainingConfig.from_training(spec["training"])
+                == TrainingConfig.from_args(_parse_train_args(argv)))
+    except (ValueError, KeyError, OSError):
+        return None
+    if ("stopped_by" not in metrics or not same
+            or int(metrics.get("n_faces", -1)) != int(n_val)):
+        return None
+    best = history.iloc[int(metrics["best_epoch"]) - 1]
+    return {
+        "name": name,
+        "val_rmse_px": float(metrics["val_rmse_px"]),
+        "train_loss": float(best["train_loss"]),
+        "val_loss": float(best["val_loss"]),
+        "best_epoch": int(metrics["best_epoch"]),
+        "epochs": int(metrics["epochs"]),
+        "minutes": float(history["seconds"].iloc[-1]) / 60.0,
+        "stopped_by": metrics["stopped_by"],
+        "n_params": int(spec["n_params"]),
+        "n_train": int(n_train), "n_val": int(n_val),
+        "command": _command(argv),
+    }, history.to_dict("records")
+
+
 def train_run(name, argv, model_dir, data_dir=None, verbose=True):
-    """Run ``kfkd train --out model_dir ARGV`` in this process.
+    """Run ``kfkd train --out model_dir ARGV`` in this process, or take the
+    finished run already there (:func:`finished_run`).
 
     Returns
     -------
     row : dict
         name, command, validation RMSE (best epoch), train and validation
-        loss at the best epoch, epochs, minutes, parameters, faces.
+        loss at the best epoch, epochs, minutes, why it stopped, parameters,
+        faces.
     history : list of dict
         Per epoch (:data:`kfkd.config.HISTORY_COLUMNS`).
     """
+    argv, _, n_train, n_val = _run_argv(argv, model_dir, data_dir)
+    done = finished_run(name, argv, model_dir, n_train, n_val)
+    if done is not None:
+        if verbose:
+            print("figures: %s: finished run in %s" % (
+                name, store.rel(model_dir)), flush=True)
+        return done
     from ..train import Trainer  # Theano boundary: lazy
-
-    argv = ["--out", store.rel(model_dir)] + list(argv)
-    if data_dir is not None:
-        argv += ["--data-dir", data_dir]
-    parser = argparse.ArgumentParser(prog="kfkd train")
-    add_train_arguments(parser)
-    args = parser.parse_args(argv)
+    args = _parse_train_args(argv)
     train, val = store.split(data_dir, args.limit)
     trainer = Trainer(TrainingConfig.from_args(args), verbose=verbose)
-    started = time.time()
     model = trainer.fit(train, val, out_dir=model_dir)
     history = trainer.history_
     best = history[trainer.best_epoch_ - 1]
@@ -101,28 +172,87 @@ def train_run(name, argv, model_dir, data_dir=None, verbose=True):
         "best_epoch": int(trainer.best_epoch_),
         "epochs": len(history),
         "minutes": float(history[-1]["seconds"]) / 60.0,
-        "wall_minutes": (time.time() - started) / 60.0,
+        "stopped_by": trainer.stopped_by_,
         "n_params": int(lasagne.layers.count_params(model.layer)),
         "n_train": len(train), "n_val": len(val),
-        "command": "kfkd train " + " ".join(shlex.quote(a) for a in argv),
+        "command": _command(argv),
     }, history
 
 
-def run_set(folder, runs, runs_dir, data_dir, verbose):
-    """Train ``runs`` [(name, argv, extra row fields)], save their
-    histories and ``summary.csv`` in ``folder``."""
-    rows, written = [], []
-    for name, argv, extra in runs:
-        model_dir = os.path.join(runs_dir, slug(name))
-        row, history = train_run(name, argv, model_dir, data_dir, verbose)
-        row.update(extra)
+def parse_lane(text):
+    """``'K/N'`` (``--lane``) -> ``(K, N)``, 0 <= K < N; ValueError else.
+
+    Examples
+    --------
+    >>> parse_lane("1/2")
+    (1, 2)
+    """
+    try:
+        k, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ValueError("lane %r is not K/N (e.g. 0/2)" % (text,))
+    if not 0 <= k < n:
+        raise ValueError("lane %r: K must be 0 to N-1" % (text,))
+    return k, n
+
+
+def run_set(folder, runs, runs_dir, data_dir, verbose, lane=None):
+    """Train ``runs`` [(name, argv, extra row fields, run folder)], save
+    their histories and ``summary.csv`` in ``folder``.
+
+    Finished runs are taken as they are (:func:`train_run`), so a set that
+    was interrupted resumes at its first unfinished run.  With ``lane``
+    ``(K, N)`` only the unfinished runs ``i`` with ``i % N == K`` are trained
+    (N processes share the set: ``reproduce_figures.py --lane K/N``) and,
+    unless all are finished, nothing is written.
+
+    Returns
+    -------
+    written : list of str
+    missing : int
+        Runs not finished (left to other lanes).
+    """
+    done, missing = [], 0
+    for i, (name, argv, extra, run) in enumerate(runs):
+        model_dir = os.path.join(runs_dir, run)
+        if lane is not None and i % lane[1] != lane[0]:
+            result = finished_run(name, *_run_argv(argv, model_dir,
+                                                   data_dir))
+            if result is None:
+                missing += 1
+                continue
+        else:
+            result = train_run(name, argv, model_dir, data_dir, verbose)
+        result[0].update(extra, run=run)
+        done.append(result)
+    if missing:
+        return [], missing
+    written, rows = [], []
+    for row, history in done:
         rows.append(row)
-        path = os.path.join(folder, "%s.history.csv" % slug(name))
+        path = os.path.join(folder, "%s.history.csv" % run_file(row["run"]))
         written.append(store.write_csv(path, pd.DataFrame(
             history, columns=list(HISTORY_COLUMNS))))
     written.append(store.write_csv(os.path.join(folder, "summary.csv"),
-                              pd.DataFrame(rows)))
-    return written
+                                   pd.DataFrame(rows)))
+    return written, 0
+
+
+def _run_argv(argv, model_dir, data_dir):
+    """-> (the run's whole ``kfkd train`` argv, model_dir, training faces,
+    validation faces): the arguments of :func:`finished_run` after the
+    name."""
+    argv = ["--out", store.rel(model_dir)] + list(argv)
+    if data_dir is not None:
+        argv += ["--data-dir", data_dir]
+    train, val = store.split(data_dir, _parse_train_args(argv).limit)
+    return argv, model_dir, len(train), len(val)
+
+
+def run_file(run):
+    """A run folder's name as a file stem (``breeze/seed0`` ->
+    ``breeze.seed0``)."""
+    return run.replace("/", ".")
 
 
 def slug(name):
@@ -131,22 +261,28 @@ def slug(name):
 
 
 def histories(folder):
-    """``folder/summary.csv`` and {run name: its saved history} (DataFrames).
-    """
+    """``folder/summary.csv`` and {run name: its saved history} (DataFrames;
+    of a variant run with several seeds, the first seed's)."""
     summary = pd.read_csv(os.path.join(folder, "summary.csv"))
     out = {}
-    for name in summary.name:
-        path = os.path.join(folder, "%s.history.csv" % slug(name))
+    for _, row in summary.iterrows():
+        if row["name"] in out:
+            continue  # the first seed's curve stands for its variant
+        run = row["run"] if "run" in summary else slug(row["name"])
+        path = os.path.join(folder, "%s.history.csv" % run_file(run))
         store.need(path)
-        out[name] = pd.read_csv(path)
+        out[row["name"]] = pd.read_csv(path)
     return summary, out
 
 
 def curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
-                  figure):
+                  figure, lane=None):
     """Train ``runs`` (:func:`run_set`; ``None``: redraw only), record the
     budget in ``folder/budget.json``, then draw the loss curves of the saved
     histories as ``folder/<figure>`` (``title % budget name``).
+
+    With ``lane`` (:func:`run_set`) and runs left to other lanes, returns
+    ``([], None, None)`` without writing or drawing anything.
 
     Returns
     -------
@@ -163,7 +299,15 @@ def curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
     """
     written = []
     if runs is not None:
-        written += run_set(folder, runs, runs_dir, data_dir, verbose)
+        done, missing = run_set(folder, runs, runs_dir, data_dir, verbose,
+                                lane)
+        if missing:
+            if verbose:
+                print("figures: %s: %d runs left to other lanes; drawn "
+                      "when they are finished" % (os.path.basename(folder),
+                                                  missing), flush=True)
+            return [], None, None
+        written += done
         write_json(os.path.join(folder, "budget.json"), budget.to_dict())
         written.append(os.path.join(folder, "budget.json"))
     store.need(os.path.join(folder, "summary.csv"),
@@ -186,8 +330,95 @@ def budget_note(budget_dict, minutes_key):
     limit = budget_dict.get("limit")
     faces = ("all of training.csv" if limit in (None, "") else
              "the first %d faces of training.csv" % int(limit))
-    return ("Budget `%s`: %s (80/20 train/validation split), %.4g min per "
+    return ("Budget `%s`: %s (the grouped 80/20 train/validation split: "
+            "whole groups of likely the same person), %.4g min per "
             "run (`kfkd train --max-minutes`)."
             % (budget_dict["name"], faces, budget_dict[minutes_key]))
 
 
+
+
+def seeded_runs(variants, base, seeds):
+    """The runs of ``variants`` [(name, extra row fields, extra ``kfkd
+    train`` arguments[, run folder stem])] on top of ``base`` arguments,
+    each with seeds ``0 .. seeds - 1`` (``--seed``), variant by variant
+    within a seed (so the first seed of every variant is done before any
+    second seed).
+
+    Returns
+    -------
+    list of (name, argv, extra, run folder)
+        For :func:`run_set`; the run folder is ``<stem>/seed<k>``, the stem
+        ``slug(name)`` unless given (two groups share a run by naming the
+        same stem and arguments).
+    """
+    return [(v[0], list(base) + list(v[2]) + ["--seed", str(seed)],
+             dict(v[1], seed=seed), "%s/seed%d" % (
+                 v[3] if len(v) > 3 else slug(v[0]), seed))
+            for seed in range(int(seeds)) for v in variants]
+
+
+def seed_spread(summary, baseline=None, key="val_rmse_px"):
+    """Mean and spread over seeds of each variant of ``summary``.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per run, with ``name`` and ``key`` (e.g. validation RMSE in
+        pixels); variants keep their first-appearance order.
+    baseline : str, optional
+        A variant name: adds the difference of each variant's mean from its
+        mean and whether it exceeds the noise.
+    key : str
+
+    Returns
+    -------
+    DataFrame
+        Per variant ``n`` (seeds), ``mean``, ``sd`` (sample standard
+        deviation, ddof 1; 0 with one seed), ``min``, ``max``,
+        ``minutes`` (mean), and with ``baseline``: ``diff`` (mean minus the
+        baseline's) and ``noise`` (twice the standard error of that
+        difference, ``2 * sqrt(sd**2 / n + sd_b**2 / n_b)``) and
+        ``verdict``: 'baseline', 'one seed: not judged' (a single seed on
+        either side: no spread to judge by), 'within noise' (``|diff| <=
+        noise``), 'better' or 'worse'.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"name": ["a", "a", "b", "b"],
+    ...                   "val_rmse_px": [1.0, 1.2, 2.0, 2.2],
+    ...                   "minutes": [15.0] * 4})
+    >>> seed_spread(s, "a")[["name", "mean", "verdict"]].values.tolist()
+    [['a', 1.1, 'baseline'], ['b', 2.1, 'worse']]
+    """
+    rows = []
+    for name in pd.unique(summary["name"]):
+        v = summary.loc[summary["name"] == name, key].astype(float)
+        rows.append({"name": name, "n": len(v), "mean": v.mean(),
+                     "sd": v.std(ddof=1) if len(v) > 1 else 0.0,
+                     "min": v.min(), "max": v.max(),
+                     "minutes": float(summary.loc[summary["name"] == name,
+                                                  "minutes"].mean())})
+    out = pd.DataFrame(rows)
+    if baseline is None:
+        return out
+    b = out.loc[out["name"] == baseline].iloc[0]
+    out["diff"] = out["mean"] - b["mean"]
+    out["noise"] = 2 * ((out["sd"] ** 2 / out["n"]
+                         + b["sd"] ** 2 / b["n"]) ** 0.5)
+    out["verdict"] = [
+        "baseline" if r["name"] == baseline else
+        "one seed: not judged" if r["n"] < 2 or b["n"] < 2 else
+        "within noise" if abs(r["diff"]) <= r["noise"] else
+        ("better" if r["diff"] < 0 else "worse")
+        for _, r in out.iterrows()]
+    return out
+
+
+def spread_cell(row):
+    """A table cell: ``mean ± sd (n)`` in pixels, or the value of a single
+    seed."""
+    if int(row["n"]) < 2:
+        return "%.3f" % row["mean"]
+    return "%.3f ± %.3f (%d seeds)" % (row["mean"], row["sd"], row["n"])

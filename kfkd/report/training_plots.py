@@ -6,7 +6,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..plotting import plt
 
-__all__ = ["training_curves_figure"]
+__all__ = ["training_curves_figure", "depth_figure"]
 
 
 def training_curves_figure(histories, title="Training curves"):
@@ -70,3 +70,41 @@ def training_curves_figure(histories, title="Training curves"):
     return fig
 
 
+
+
+def depth_figure(summary, spread, budget):
+    """Validation RMSE against conv blocks: each seed's run (dots) and the
+    mean with its sample standard deviation (bars), the parameters on a
+    second axis.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per run: ``depth``, ``val_rmse_px`` (pixels).
+    spread : DataFrame
+        Per depth: ``depth``, ``mean``, ``sd``, ``n``, ``n_params``
+        (:func:`kfkd.report.runs.seed_spread`).
+    budget : dict
+        The runs' budget (``name``, ``ablation_minutes``).
+    """
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    ax.plot(summary["depth"], summary["val_rmse_px"], "o", color="tab:blue",
+            alpha=0.45, ms=4, label="one seed")
+    ax.errorbar(spread["depth"], spread["mean"], yerr=spread["sd"], fmt="s-",
+                color="tab:blue", capsize=4, label="mean ± sd")
+    ax.set_xlabel("conv blocks (breeze depth)")
+    ax.set_ylabel("validation RMSE (px)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    twin = ax.twinx()
+    twin.plot(spread["depth"], spread["n_params"] / 1e6, "^--",
+              color="tab:gray", ms=4, label="parameters")
+    twin.set_ylabel("parameters (millions)", color="tab:gray")
+    lines = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7)
+    ax.set_title("Depth study: %.4g min per run, %d seeds (budget %s)" % (
+        float(budget["ablation_minutes"]), int(budget.get("seeds", 1)),
+        budget["name"]), fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -22,7 +22,10 @@ samples        fully and partly labelled training faces; labels per
 augment        one face before/after each transform; exposure
                correction of over-exposed faces
 training       train/validation loss per epoch of each net
-ablations      breeze with dropout, augmentation, L1/L2 switched off
+ablations      breeze with dropout, augmentation, L1/L2, batch norm
+               switched off and exposure correction on, over seeds
+depth          validation RMSE against breeze's conv blocks at a
+               matched budget, over seeds
 search         3D validation-RMSE surfaces of a random-search study
 architecture   the reference model's layer stack
 predictions    predicted vs labelled keypoints on the best and worst
@@ -41,15 +44,17 @@ Examples
 >>> REGISTRY["samples"].NAME
 'samples'
 """
-from . import (ablations, architecture, augment, occlusion, predictions,
+from . import (ablations, architecture, augment, depth, occlusion,
+               predictions,
                samples, search, split, training)
 
 __all__ = ["GROUPS", "REGISTRY", "ablations", "architecture", "augment",
+           "depth",
            "occlusion", "predictions", "samples", "search", "split",
            "training"]
 
 #: Group name -> module, in the order :func:`kfkd.report.reproduce` runs them.
-REGISTRY = {m.NAME: m for m in (samples, augment, training, ablations,
+REGISTRY = {m.NAME: m for m in (samples, augment, training, ablations, depth,
                                 search, architecture, predictions,
                                 occlusion, split)}
 

@@ -1,74 +1,115 @@
-"""The ``ablations`` figure group: breeze with dropout, augmentation and
-L1/L2 switched off in turn (Nouri's tutorial table)."""
+"""The ``ablations`` figure group: breeze with dropout, augmentation, L1/L2
+and batch normalisation switched off in turn and exposure correction
+switched on (Nouri's tutorial table), each variant from the budget's seeds.
+"""
 import os
 
 from .. import store
 from ..budget import get_budget
 from ..runs import (ABLATION_BASE_ARGS, ABLATIONS, budget_args, budget_note,
-                    curves_group, epochs_cell, runs_folder)
+                    curves_group, runs_folder, seed_spread, seeded_runs,
+                    spread_cell)
 
-__all__ = ["NAME", "run", "ablations"]
+__all__ = ["NAME", "run", "ablations", "base_args", "spread_markdown"]
 
 #: The group's name (:data:`kfkd.report.groups.GROUPS`).
 NAME = "ablations"
 
 
-def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
-              runs_dir=None, verbose=True):
-    """breeze with dropout, augmentation and L1/L2 switched off in turn.
+def base_args(budget):
+    """The ``kfkd train`` arguments every ablation (and depth-study) run
+    shares: :data:`ABLATION_BASE_ARGS`, the budget's ``ablation_params``
+    and its minutes, epochs, patience and faces."""
+    base = list(ABLATION_BASE_ARGS)
+    for p in budget.ablation_params:
+        base += ["--param", p]
+    return base + budget_args(budget, budget.ablation_minutes,
+                              budget.ablation_max_epochs)
 
-    The variants are :data:`ABLATIONS` on top of
-    :data:`ABLATION_BASE_ARGS` and the budget's ``ablation_params``, each a
-    ``kfkd train`` run.  Writes ``ablations/<variant>.history.csv``,
-    ``ablations/summary.csv``, ``ablations/budget.json``, the table as
-    ``ablations.csv`` and ``ablations.md`` (rows: variants; columns as
-    Nouri's 2014 tutorial table: epochs, train loss, valid loss, plus the
-    validation RMSE in pixels and the minutes) and the figure
-    ``ablations/ablation_curves``.
+
+def spread_markdown(spread, label, first_column):
+    """The Markdown table of :func:`kfkd.report.runs.seed_spread` with a
+    baseline: ``first_column`` (its header ``label``), validation RMSE as
+    mean ± sd, the difference from the baseline against twice its standard
+    error, the verdict and the minutes per run."""
+    def diff(row):
+        if row["verdict"] == "baseline":
+            return ""
+        if int(row["n"]) < 2:
+            return "%+.3f" % row["diff"]
+        return "%+.3f (noise ±%.3f)" % (row["diff"], row["noise"])
+    return store.markdown_table(spread, {
+        first_column: label, "rmse": "validation RMSE (px)",
+        "range": "min-max (px)", "diff": "vs baseline", "verdict": "verdict",
+        "minutes": "minutes per run"}, {
+        "rmse": spread_cell, "range": lambda r: "%.3f-%.3f" % (
+            r["min"], r["max"]), "diff": diff, "minutes": "%.1f"})
+
+
+def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
+              runs_dir=None, verbose=True, lane=None):
+    """breeze with one change each (:data:`ABLATIONS`), each from
+    ``budget.seeds`` seeds.
+
+    Every run is a ``kfkd train`` run of :func:`base_args` plus the
+    variant's arguments and ``--seed``, kept in
+    ``runs_dir/<variant>/seed<k>``.  Writes
+    ``ablations/<variant>.seed<k>.history.csv``, ``ablations/summary.csv``
+    (one row per run), ``ablations/spread.csv`` (per variant: seeds, mean,
+    sd, min, max of the validation RMSE in pixels, the difference from the
+    baseline and whether it exceeds twice its standard error:
+    :func:`kfkd.report.runs.seed_spread`), ``ablations/budget.json``, the
+    tables ``ablations.csv`` and ``ablations.md`` and the figure
+    ``ablations/ablation_curves`` (the first seed's curves).
 
     Returns
     -------
     dict
-        ``written``, ``summary`` (DataFrame).
+        ``written``, ``summary`` (DataFrame; None while other ``lane`` s
+        have runs to finish).
     """
     budget = get_budget(budget)
     folder = store.folder(out_dir, "ablations")
     runs = None
     if not redraw:
         runs_dir = runs_dir or runs_folder(None, budget, "ablations")
-        base = list(ABLATION_BASE_ARGS)
-        for p in budget.ablation_params:
-            base += ["--param", p]
-        base += budget_args(budget, budget.ablation_minutes,
-                             budget.ablation_max_epochs)
-        runs = [(name, base + extra, {"change": change})
-                for name, change, extra in ABLATIONS]
+        runs = seeded_runs([(name, {"change": change}, extra)
+                            for name, change, extra in ABLATIONS],
+                           base_args(budget), budget.seeds)
     written, summary, budget_dict = curves_group(
         folder, budget, runs, runs_dir, data_dir, verbose,
-        "Ablations of breeze (budget %s)", "ablation_curves")
-    table = summary[["name", "change", "epochs", "best_epoch", "train_loss",
-                     "val_loss", "val_rmse_px", "minutes", "command"]]
+        "Ablations of breeze (budget %s; first seed)", "ablation_curves",
+        lane)
+    if summary is None:
+        return {"written": [], "summary": None}
+    spread = seed_spread(summary, ABLATIONS[0][0])
+    spread["change"] = [summary.loc[summary["name"] == n, "change"].iloc[0]
+                        for n in spread["name"]]
+    written.append(store.write_csv(os.path.join(folder, "spread.csv"),
+                                   spread))
+    table = spread.merge(summary.groupby("name", sort=False)[
+        ["epochs", "train_loss", "val_loss"]].mean().reset_index(),
+        on="name")
     written.append(store.write_csv(os.path.join(out_dir, "ablations.csv"),
                                    table))
-    md = store.markdown_table(table, {
-        "name": "variant", "change": "change", "epochs": "epochs",
-        "train_loss": "train loss", "val_loss": "valid loss",
-        "val_rmse_px": "validation RMSE (px)", "minutes": "minutes"}, {
-        "epochs": epochs_cell, "train_loss": "%.5f", "val_loss": "%.5f",
-        "val_rmse_px": "%.3f", "minutes": "%.1f"})
+    md = spread_markdown(table, "variant", "name")
     params = budget_dict.get("ablation_params") or []
     note = budget_note(budget_dict, "ablation_minutes") + (
         " breeze with `%s`." % " ".join("--param " + p for p in params)
-        if params else " breeze at its defaults.")
+        if params else " breeze at its defaults.") + (
+        " Seeds per variant: %d; a difference within twice its standard "
+        "error is called within noise." % int(budget_dict.get("seeds", 1)))
+    changes = "\n".join("- **%s**: %s" % (r["name"], r["change"])
+                        for _, r in table.iterrows())
     path = os.path.join(out_dir, "ablations.md")
-    store.write_text(path, md + "\n\n" + note + "\n")
+    store.write_text(path, md + "\n\n" + note + "\n\n" + changes + "\n")
     written.append(path)
     return {"written": written, "summary": summary}
 
 
 def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
-        verbose=True, **context):
+        verbose=True, lane=None, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs go to
     ``runs_dir/figures/<budget>/ablations``."""
     return ablations(out_dir, budget, redraw, data_dir, runs_folder(
-        runs_dir, get_budget(budget), "ablations"), verbose)
+        runs_dir, get_budget(budget), "ablations"), verbose, lane)

@@ -1,4 +1,5 @@
-"""The ``architecture`` figure group: the reference model's layer stack."""
+"""The ``architecture`` figure group: the reference model's layer stack (of
+its first net, when the model has several: an ensemble, specialists)."""
 import os
 
 import numpy as np
@@ -8,7 +9,8 @@ from .. import store
 from ..architecture_plots import architecture_figure
 from ...plotting import save_figure
 
-__all__ = ["NAME", "run", "describe_layers", "architecture"]
+__all__ = ["NAME", "run", "describe_layers", "architecture",
+           "architecture_title"]
 
 #: The group's name (:data:`kfkd.report.groups.GROUPS`).
 NAME = "architecture"
@@ -50,9 +52,13 @@ def describe_layers(layer):
 def architecture(out_dir, budget="quick", redraw=False, model=None):
     """The reference model's layer stack (from the built net).
 
-    Writes ``architecture/layers.json`` (:func:`describe_layers`, with the
-    model's net, hyperparameters and folder) and the figure
-    ``architecture/architecture``.
+    A model of several nets (:func:`kfkd.model.single_nets`: an ensemble's
+    members, specialists) is drawn by its first net.  Writes
+    ``architecture/layers.json`` (:func:`describe_layers` of that net, with
+    its net name and hyperparameters, the model's folder and ``model_kind``:
+    None for a single net, else e.g. ``'ensemble of heatmap + breeze'``,
+    :func:`kfkd.model.net_label`; ``n_nets``, the number of nets) and the
+    figure ``architecture/architecture``.
 
     Returns
     -------
@@ -63,18 +69,44 @@ def architecture(out_dir, budget="quick", redraw=False, model=None):
     js = os.path.join(folder, "layers.json")
     written = []
     if not redraw:
+        from ...model import net_label, single_nets  # Theano: loaded
         model = store.load_model(model)
-        write_json(js, {"net": model.net, "net_params": model.net_params,
+        nets = single_nets(model)
+        net = nets[0]
+        write_json(js, {"net": net.net, "net_params": net.net_params,
                         "model": store.rel(model.folder or ""),
-                        "layers": describe_layers(model.layer)})
+                        "layers": describe_layers(net.layer),
+                        "model_kind": (None if net is model
+                                       else net_label(model)),
+                        "n_nets": len(nets)})
         written.append(js)
     store.need(js)
     info = read_json(js)
     written += save_figure(architecture_figure(
-        info["layers"], "%s %s" % (info["net"], ", ".join(
-            "%s=%s" % kv for kv in sorted(info["net_params"].items())))),
+        info["layers"], architecture_title(info)),
         os.path.join(folder, "architecture"))
     return {"written": written, "layers": info}
+
+
+def architecture_title(info):
+    """The figure's title from layers.json's contents: the net and its
+    hyperparameters, and which of the model's nets it is if there are
+    several (layers.json written before ``model_kind``: a single net).
+
+    Examples
+    --------
+    >>> architecture_title({"net": "heatmap", "net_params": {"width": 4}})
+    'heatmap width=4'
+    >>> architecture_title({"net": "heatmap", "net_params": {}, "n_nets": 2,
+    ...                     "model_kind": "ensemble of heatmap + breeze"})
+    'heatmap (net 1 of 2: ensemble of heatmap + breeze)'
+    """
+    title = "%s %s" % (info["net"], ", ".join(
+        "%s=%s" % kv for kv in sorted(info["net_params"].items())))
+    if info.get("model_kind"):
+        title = "%s (net 1 of %d: %s)" % (title.rstrip(), info.get(
+            "n_nets", 1), info["model_kind"])
+    return title
 
 
 def run(out_dir, budget, redraw, model=None, **context):

@@ -26,8 +26,9 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
     them by their RMSE over labelled coordinates, and shows the
     ``budget.best_worst`` best and worst.  Writes
     ``predictions/metrics.json`` (:meth:`kfkd.model.Model.metrics`, the
-    model folder, its training epochs and seconds, the mean-shape
-    baseline), ``predictions/per_face.csv``
+    model folder, its net (:func:`kfkd.model.net_label`: e.g. ``heatmap``
+    or ``ensemble of heatmap + breeze``), its training epochs and seconds,
+    the mean-shape baseline), ``predictions/per_face.csv``
     (validation index, labelled keypoints, RMSE in pixels),
     ``predictions/best_worst.npz`` (``images``, ``truth``, ``predictions``,
     ``rmse``, ``val_index``, ``row``) and the figures
@@ -44,6 +45,7 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
         "metrics.json", "per_face.csv", "best_worst.npz")]
     written = []
     if not redraw:
+        from ...model import net_label  # Theano: loaded with the model
         model = store.load_model(model)
         train, val = store.split(data_dir)
         predictions = model.predict(val.images)
@@ -57,7 +59,7 @@ def predictions_best_worst(out_dir, budget="quick", redraw=False, model=None,
                 if k in ("best_epoch", "epochs", "seconds")}
         metrics.update({
             "training": trained,
-            "model": store.rel(model.folder or ""), "net": model.net,
+            "model": store.rel(model.folder or ""), "net": net_label(model),
             "mean_shape_rmse_px": rmse(np.broadcast_to(
                 mean_shape, val.keypoints.shape), val.keypoints),
             "command": "kfkd evaluate --model %s" % store.rel(

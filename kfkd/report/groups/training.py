@@ -12,9 +12,13 @@ __all__ = ["NAME", "run", "training_curves"]
 #: The group's name (:data:`kfkd.report.groups.GROUPS`).
 NAME = "training"
 
+#: ``stopped_by`` of a run (:meth:`kfkd.train.Trainer.fit`) as a table cell.
+_STOPPED = {"patience": "early stopping", "max_minutes": "the minutes",
+            "max_epochs": "the epochs"}
+
 
 def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
-                    runs_dir=None, verbose=True):
+                    runs_dir=None, verbose=True, lane=None):
     """Train/validation loss per epoch of each net of ``budget.nets``.
 
     Each net is trained by ``kfkd train --net NAME`` with the command's
@@ -37,19 +41,23 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
         runs_dir = runs_dir or runs_folder(None, budget)
         runs = [(net, ["--net", net] + NET_TRAIN_ARGS.get(net, []) +
                  budget_args(budget, budget.net_minutes,
-                              budget.net_max_epochs), {})
+                              budget.net_max_epochs), {}, net)
                 for net in budget.nets]
     written, summary, budget_dict = curves_group(
         folder, budget, runs, runs_dir, data_dir, verbose,
         "Training curves: train and validation loss per epoch (budget %s)",
-        "training_curves")
+        "training_curves", lane)
+    if summary is None:
+        return {"written": [], "summary": None}
     table = store.markdown_table(summary, {
         "name": "net", "n_params": "parameters", "epochs": "epochs",
         "train_loss": "train loss", "val_loss": "valid loss",
-        "val_rmse_px": "validation RMSE (px)", "minutes": "minutes"}, {
+        "val_rmse_px": "validation RMSE (px)", "minutes": "minutes",
+        "stopped_by": "stopped by"}, {
         "n_params": lambda r: format(int(r["n_params"]), ","),
         "epochs": epochs_cell, "train_loss": "%.5f", "val_loss": "%.5f",
-        "val_rmse_px": "%.3f", "minutes": "%.1f"})
+        "val_rmse_px": "%.3f", "minutes": "%.1f",
+        "stopped_by": lambda r: _STOPPED.get(r.get("stopped_by"), "-")})
     md = os.path.join(out_dir, "training.md")
     store.write_text(md, table + "\n\n"
                      + budget_note(budget_dict, "net_minutes") + "\n")
@@ -58,8 +66,8 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
 
 
 def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
-        verbose=True, **context):
+        verbose=True, lane=None, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs go to
     ``runs_dir/figures/<budget>``."""
     return training_curves(out_dir, budget, redraw, data_dir, runs_folder(
-        runs_dir, get_budget(budget)), verbose)
+        runs_dir, get_budget(budget)), verbose, lane)
