@@ -8,7 +8,6 @@ redrawing from saved files never imports Theano.
 import argparse
 import os
 import shlex
-import time
 
 import pandas as pd
 
@@ -159,24 +158,11 @@ def train_run(name, argv, model_dir, data_dir=None, verbose=True):
     from ..train import Trainer  # Theano boundary: lazy
     args = _parse_train_args(argv)
     train, val = store.split(data_dir, args.limit)
-    trainer = Trainer(TrainingConfig.from_args(args), verbose=verbose)
-    model = trainer.fit(train, val, out_dir=model_dir)
-    history = trainer.history_
-    best = history[trainer.best_epoch_ - 1]
-    import lasagne  # after kfkd.train, which imports kfkd.compat first
-    return {
-        "name": name,
-        "val_rmse_px": float(best["val_rmse_px"]),
-        "train_loss": float(best["train_loss"]),
-        "val_loss": float(best["val_loss"]),
-        "best_epoch": int(trainer.best_epoch_),
-        "epochs": len(history),
-        "minutes": float(history[-1]["seconds"]) / 60.0,
-        "stopped_by": trainer.stopped_by_,
-        "n_params": int(lasagne.layers.count_params(model.layer)),
-        "n_train": len(train), "n_val": len(val),
-        "command": _command(argv),
-    }, history
+    Trainer(TrainingConfig.from_args(args), verbose=verbose).fit(
+        train, val, out_dir=model_dir)
+    # the row is read back from the folder the run just wrote: one reader
+    # for a run trained here and one taken as it was
+    return finished_run(name, argv, model_dir, n_train, n_val)
 
 
 def parse_lane(text):

@@ -2,6 +2,8 @@
 blocks of breeze at a matched budget (the 2015 paper's depth study)."""
 import os
 
+import pandas as pd
+
 from .. import store
 from ..budget import get_budget
 from ...plotting import save_figure
@@ -80,7 +82,6 @@ def depth_study(out_dir, budget="quick", redraw=False, data_dir=None,
         written.append(path)
     summary_path = os.path.join(folder, "summary.csv")
     store.need(summary_path, os.path.join(folder, "budget.json"))
-    import pandas as pd
     summary = pd.read_csv(summary_path)
     budget_dict = read_json(os.path.join(folder, "budget.json"))
     base = "depth %d" % _base_depth(budget_dict.get("ablation_params")
