@@ -27,6 +27,7 @@ from .devices import check_devices
 from .errors import (DeviceUnavailableError, ModelError, SearchError,
                      UsageError)
 from .fileio import check_output_folder, read_json
+from .resume import STATE_FILE, has_state, load_state
 from .occlusion import command as occlusion_command
 from .imm import command as imm_command
 from .pipeline import command as pipeline_command
@@ -274,10 +275,39 @@ def _check_benchmark(args):
 
 
 def _check_train(args):
-    # a model folder: not a file, and not another model unless --overwrite
-    check_output_folder(args.out, args.overwrite)
+    config = TrainingConfig.from_args(args)
+    if args.resume:
+        _check_resume(args, config)
+    elif has_state(args.out) and not args.overwrite:
+        raise UsageError("--out %s: holds an interrupted run (%s); pass "
+                         "--resume to go on with it or --overwrite to "
+                         "replace it" % (args.out, STATE_FILE))
+    else:
+        # a model folder: not a file, and not another model unless
+        # --overwrite
+        check_output_folder(args.out, args.overwrite)
     _check_split(args)
-    args.training_config = _check_net(TrainingConfig.from_args(args))
+    args.training_config = _check_net(config)
+
+
+def _check_resume(args, config):
+    """``--resume``: ``--out`` holds an interrupted run of these settings,
+    or nothing yet (then the run starts); not with ``--overwrite``."""
+    if args.overwrite:
+        raise UsageError("--resume with --overwrite: choose one")
+    if has_state(args.out):
+        try:
+            load_state(args.out, config.to_training(), faces=None)
+        except ValueError as e:
+            raise UsageError("--resume: %s" % e)
+    elif os.path.isdir(args.out) and os.listdir(args.out):
+        raise UsageError("--resume: --out %s holds no interrupted run (no "
+                         "%s)%s" % (args.out, STATE_FILE, (
+                             "; its run is finished" if os.path.isfile(
+                                 os.path.join(args.out, "metrics.json"))
+                             else "")))
+    else:
+        check_output_folder(args.out)
 
 
 def _check_search(args):
@@ -343,7 +373,7 @@ def cmd_train(args):
     print("training %s on %d faces, validating on %d" % (
         config.net, len(train), len(val)), file=sys.stderr)
     print(missing.describe(train, config.missing), file=sys.stderr)
-    model = trainer.fit(train, val, out_dir=args.out)
+    model = trainer.fit(train, val, out_dir=args.out, resume=args.resume)
     metrics = read_json(os.path.join(args.out, "metrics.json"))
     print(json.dumps({k: metrics[k] for k in (
         "val_rmse_px", "best_epoch", "epochs", "seconds")}, indent=None))

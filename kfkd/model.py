@@ -27,6 +27,7 @@ from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 import csv
 import json
 import os
+import shutil
 
 import lasagne
 import numpy as np
@@ -173,14 +174,16 @@ class Model(Predictor):
             "n_params": int(sum(v.size for v in values)),
         }
 
-    def save(self, folder, metrics=None):
+    def save(self, folder, metrics=None, keep=()):
         """Write the model folder: model.npz, model.json, history.csv (and
         metrics.json).
 
         Through :func:`kfkd.fileio.atomic_folder`: the folder is written
         whole into a staging folder and swapped in for ``folder``, which is
         therefore always either its previous complete contents (or absent)
-        or this complete model.  Anything else in ``folder`` is replaced.
+        or this complete model.  Anything else in ``folder`` is replaced,
+        except the files named in ``keep`` (the trainer keeps its resume
+        state, :mod:`kfkd.resume`, through a checkpoint).
 
         Returns
         -------
@@ -189,6 +192,13 @@ class Model(Predictor):
         """
         with atomic_folder(folder) as staging:
             self.write_files(staging, metrics)
+            for name in keep:
+                old = os.path.join(folder, name)
+                if os.path.isfile(old):
+                    try:  # a hard link: the file is replaced, not changed
+                        os.link(old, os.path.join(staging, name))
+                    except OSError:
+                        shutil.copy2(old, os.path.join(staging, name))
         return folder
 
     def write_files(self, folder, metrics=None):

@@ -86,6 +86,10 @@ def add_train_arguments(parser):
     parser.add_argument("--out", required=True, help="model folder to write")
     parser.add_argument("--overwrite", action="store_true", help="replace "
                         "the model (or anything else) already in --out")
+    parser.add_argument("--resume", action="store_true", help="go on with "
+                        "the interrupted run in --out (its resume.npz, "
+                        "same settings) where it stopped; start it if --out "
+                        "holds none")
     add_split_options(parser)
     add_options(parser)
     parser.add_argument("--quiet", action="store_true",

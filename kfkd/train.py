@@ -9,6 +9,7 @@ Validation RMSE is reported in pixels, over labelled coordinates
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
+import sys
 import time
 
 import lasagne
@@ -29,6 +30,8 @@ from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
                         penalty, share_dropout, shared_coefficient,
                         warm_start)
+from .resume import (STATE_FILE, capture_state, load_state, restore_state,
+                     save_state)
 
 __all__ = ["EarlyStopping",
            "Trainer", "iterate_minibatches"]
@@ -212,7 +215,8 @@ class Trainer(object):
         predict_fn = theano.function([input_var], val_out, name="predict")
         return train_fn, predict_fn, lr, mom
 
-    def fit(self, train, val, out_dir=None, init_model=None, on_epoch=None):
+    def fit(self, train, val, out_dir=None, init_model=None, on_epoch=None,
+            resume=False):
         """Train on ``train``, early-stop on ``val``.
 
         Parameters
@@ -245,6 +249,12 @@ class Trainer(object):
             training there, as early stopping does (``stopped_by_`` is then
             ``'on_epoch'``).  The search's pruner hooks in here
             (:class:`kfkd.search.fidelity.PruningReporter`).
+        resume : bool
+            Go on from the state of an interrupted run of the same settings
+            in ``out_dir`` (:mod:`kfkd.resume`; written there after every
+            epoch, removed by the final save), if it holds one: the
+            epochs, seconds, history, early stopping, optimiser and
+            generator states carry over.
 
         Returns
         -------
@@ -258,7 +268,9 @@ class Trainer(object):
         ------
         ValueError
             ``init_model`` is another net, or has other hyperparameters or
-            exposure correction.
+            exposure correction; with ``resume``, the state in ``out_dir``
+            is another run's (:class:`kfkd.resume.StateError`, a
+            ValueError).
         FloatingPointError
             The training loss became NaN or infinite.
         """
@@ -274,9 +286,14 @@ class Trainer(object):
         schedules = self._schedules()
         stopper, self.history_ = EarlyStopping(self.patience), []
         self.stopped_by_ = "max_epochs"
-        bar = tqdm(range(self.max_epochs), desc="%s epochs" % self.net,
-                   unit="epoch", disable=not self.verbose, leave=True)
-        started = _clock()
+        faces = (len(train), len(val))
+        trained = self._resume(out_dir if resume else None, faces, train_fn,
+                               stopper, rng)
+        first = len(self.history_)
+        bar = tqdm(range(first, self.max_epochs), desc="%s epochs" % self.net,
+                   unit="epoch", disable=not self.verbose, leave=True,
+                   initial=first, total=self.max_epochs)
+        started = _clock() - trained
         for epoch in bar:
             if self.lr_schedule == "cosine-time":
                 schedules[0][epoch] = cosine_time_rate(
@@ -295,6 +312,11 @@ class Trainer(object):
                 "val_rmse_px"], best="%.3f" % stopper.best_score)
             if out_dir is not None and stopper.best_epoch == epoch:
                 self._checkpoint(model, stopper, out_dir, val, predictions)
+            if out_dir is not None:
+                save_state(out_dir, capture_state(
+                    self.get_params(), faces, self.history_, train_fn,
+                    stopper, rng))
+                self._state_saved = True
             self.stopped_by_ = self._stop_reason(stop, started, on_epoch)
             if self.stopped_by_ != "max_epochs":
                 break
@@ -307,6 +329,24 @@ class Trainer(object):
             self._checkpoint(model, stopper, out_dir, val,
                              stopped_by=self.stopped_by_)
         return model
+
+    def _resume(self, out_dir, faces, train_fn, stopper, rng):
+        """Go on from the state of an interrupted run in ``out_dir``
+        (:mod:`kfkd.resume`), if there is one; -> the seconds it trained
+        (0.0 for a new run).  A checkpoint carries this run's state through
+        its swap, never a state found in the folder before (another run's,
+        with ``--overwrite``)."""
+        state = (load_state(out_dir, self.get_params(), faces)
+                 if out_dir is not None else None)
+        self._state_saved = state is not None
+        if state is None:
+            return 0.0
+        self.history_ = restore_state(state, train_fn, stopper, rng)
+        if self.verbose:
+            print("resuming %s at epoch %d (%.1f min trained)" % (
+                self.net, state.epoch + 1, state.seconds / 60.0),
+                file=sys.stderr, flush=True)
+        return state.seconds
 
     def _schedules(self):
         """Per-epoch learning rates, momenta and batch sizes: the
@@ -442,7 +482,9 @@ class Trainer(object):
         if stopped_by is not None:
             extra["stopped_by"] = stopped_by
         model.save(out_dir, metrics=model.metrics(val, predictions=predictions,
-                                                  extra=extra))
+                                                  extra=extra),
+                   keep=(STATE_FILE,) if stopped_by is None
+                   and self._state_saved else ())
         lasagne.layers.set_all_param_values(model.layer, current)
 
 

@@ -265,6 +265,19 @@ def test_depth_study_shares_the_ablation_baseline(made):
         assert "| %d | %.3f |" % (r["depth"], r["mean"]) in table
 
 
+def _run_and_a_missing_one(row):
+    """From a summary row: its run for :func:`kfkd.report.runs.run_set`
+    (the ``kfkd train`` arguments without ``--out`` and ``--data-dir``),
+    the same with ``--seed 7`` (never trained) and those arguments."""
+    argv = shlex.split(row["command"])[2:]
+    argv = argv[argv.index("--out") + 2:]
+    argv = argv[:argv.index("--data-dir")]
+    run = (row["name"], argv, {"seed": 0}, row["run"])
+    missing = ("other", argv[:-2] + ["--seed", "7"], {"seed": 7},
+               "other/seed7")
+    return run, missing, argv
+
+
 def test_finished_runs_are_taken_and_lanes_share_the_rest(made, tmp_path,
                                                           data_dir):
     """A finished run is not trained again; a lane trains only its share
@@ -276,12 +289,7 @@ def test_finished_runs_are_taken_and_lanes_share_the_rest(made, tmp_path,
                             "smoke", "ablations")
     summary = pd.read_csv(os.path.join(out, "ablations", "summary.csv"))
     row = summary.iloc[0]
-    argv = shlex.split(row["command"])[2:]
-    argv = argv[argv.index("--out") + 2:]
-    argv = argv[:argv.index("--data-dir")]
-    run = (row["name"], argv, {"seed": 0}, row["run"])
-    missing = ("other", argv[:-2] + ["--seed", "7"], {"seed": 7},
-               "other/seed7")
+    run, missing, argv = _run_and_a_missing_one(row)
     folder = str(tmp_path / "group")
     # lane 0 of 2: its run (index 0) is finished and taken; index 1 is lane
     # 1's and missing: nothing is written, nothing trained
@@ -306,6 +314,57 @@ def test_finished_runs_are_taken_and_lanes_share_the_rest(made, tmp_path,
     del metrics["stopped_by"]
     json.dump(metrics, open(os.path.join(copy, "metrics.json"), "w"))
     assert runs.finished_run("x", full, copy, n_train, n_val) is None
+
+
+def test_records_resume_on_a_fresh_checkout_and_partial_draws(
+        made, tmp_path, data_dir, monkeypatch):
+    """Every finished run has a record (its folder without weights) beside
+    the figures; an empty runs folder takes the recorded runs instead of
+    training them; ``partial`` draws from the finished runs only and says
+    how many the budget has."""
+    out = made[0]
+    summary = pd.read_csv(os.path.join(out, "ablations", "summary.csv"))
+    records = runs.records_folder(out, report.get_budget("smoke"),
+                                  "ablations")
+    for run in summary["run"]:
+        assert sorted(os.listdir(os.path.join(records, run))) == sorted(
+            runs.RECORD_FILES)
+    row = summary.iloc[0]
+    run, missing, argv = _run_and_a_missing_one(row)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a recorded run was trained again")
+    monkeypatch.setattr(runs, "train_run", no_training)
+    empty_runs = str(tmp_path / "fresh-runs")
+    folder = str(tmp_path / "group")
+    written, left = runs.run_set(folder, [run], empty_runs, data_dir, False,
+                                 records=records)
+    assert left == 0 and not os.path.exists(empty_runs)
+    again = pd.read_csv(os.path.join(folder, "summary.csv")).iloc[0]
+    assert again["val_rmse_px"] == row["val_rmse_px"]
+    assert again["best_epoch"] == row["best_epoch"]
+    # the same command, its --out in this runs folder
+    old_out = shlex.split(row["command"])
+    old_out = old_out[old_out.index("--out") + 1]
+    assert again["command"] == row["command"].replace(
+        old_out, os.path.join(empty_runs, row["run"]))
+    # partial: the recorded run is drawn, the other counted, none trained
+    partial = str(tmp_path / "partial")
+    smoke = report.get_budget("smoke")
+    written = runs.write_runs(partial, smoke, [run, missing], empty_runs,
+                              data_dir, False, records=records, partial=True)
+    assert written
+    drawn = pd.read_csv(os.path.join(partial, "summary.csv"))
+    assert list(drawn["run"]) == [row["run"]]
+    budget = json.load(open(os.path.join(partial, "budget.json")))
+    assert budget["runs_planned"] == 2
+    assert "1 of the budget's 2 runs" in runs.runs_note(drawn, budget)
+    assert runs.runs_note(summary, dict(budget, runs_planned=len(
+        summary))) == ""
+    # nothing finished: nothing written
+    assert runs.write_runs(str(tmp_path / "none"), smoke, [missing],
+                           empty_runs, data_dir, False, records=records,
+                           partial=True) == []
 
 
 def test_search_data(made):

@@ -40,6 +40,10 @@ RUNS = {
     "overwrite_complete": (None, True),
 }
 
+#: A model folder's files, and an interrupted run's (its resume state).
+MODEL_FILES = ["history.csv", "metrics.json", "model.json", "model.npz"]
+INTERRUPTED_FILES = sorted(MODEL_FILES + ["resume.npz"])
+
 #: the exit status of each signal: kfkd exits 130 on SIGINT (Ctrl-C)
 STATUS = {"INT": 130, "TERM": -signal.SIGTERM, "KILL": -signal.SIGKILL}
 
@@ -116,16 +120,49 @@ def _epochs_saved(folder):
 def test_signal_at_each_stage_of_a_save(runs, name, epochs):
     """Before the first checkpoint: no folder; between checkpoints: the
     first; during the swap: the second (the swap completes, then the
-    signal acts).  Never a staging folder or a .tmp file."""
+    signal acts), with the resume state of the last epoch finished (the
+    first: carried through the swap).  Never a staging folder or a .tmp
+    file."""
     status, parent, out, err = runs[name]
     assert status == STATUS[RUNS[name][0].split(":")[2]], err
     if epochs is None:
         assert os.listdir(parent) == [], os.listdir(parent)
     else:
         assert os.listdir(parent) == ["model"], os.listdir(parent)
-        assert sorted(os.listdir(out)) == ["history.csv", "metrics.json",
-                                           "model.json", "model.npz"]
+        assert sorted(os.listdir(out)) == INTERRUPTED_FILES
         assert _epochs_saved(out) == epochs
+        assert _state_epoch(out) == 1
+
+
+def _state_epoch(folder):
+    """The epochs done of the resume state in ``folder``."""
+    import json
+    import numpy as np
+    with np.load(os.path.join(folder, "resume.npz")) as f:
+        return json.loads(str(f["meta"]))["epoch"]
+
+
+def test_interrupted_run_resumes_from_the_command_line(runs, tmp_path):
+    """``kfkd train`` again on the run stopped by SIGINT between
+    checkpoints: refused without --resume; with it, the run goes on from
+    epoch 2 and ends a finished model (no state left)."""
+    _, parent, out, _ = runs["int_between"]
+    folder = str(tmp_path / "model")
+    shutil.copytree(out, folder)
+    data = os.path.join(os.path.dirname(parent), "data")
+    argv = [sys.executable, "-m", "kfkd", "train", "--net", "net1",
+            "--epochs", "3", "--no-augment", "--quiet", "--split", "random",
+            "--data-dir", data, "--out", folder]
+    env = dict(os.environ, PYTHONPATH=REPO, THEANO_FLAGS="mode=FAST_COMPILE")
+    env.pop("KFKD_TEST_FAULT", None)
+    refused = subprocess.run(argv, env=env, cwd=REPO, capture_output=True,
+                             text=True, timeout=600)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    done = subprocess.run(argv + ["--resume"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(folder)) == MODEL_FILES
+    assert _epochs_saved(folder) == 3
 
 
 def test_sigkill_during_swap_leaves_the_previous_checkpoint(runs):
@@ -158,8 +195,7 @@ def test_signal_during_swap_over_an_old_model(runs):
     status, parent, out, err = runs["overwrite_term_swap"]
     assert status == STATUS["TERM"], err
     assert os.listdir(parent) == ["model"]
-    assert sorted(os.listdir(out)) == ["history.csv", "metrics.json",
-                                       "model.json", "model.npz"]
+    assert sorted(os.listdir(out)) == INTERRUPTED_FILES
     assert _epochs_saved(out) == 2
 
 
@@ -167,8 +203,7 @@ def test_overwrite_replaces_the_whole_folder(runs):
     status, parent, out, err = runs["overwrite_complete"]
     assert status == 0, err
     assert os.listdir(parent) == ["model"]
-    assert sorted(os.listdir(out)) == ["history.csv", "metrics.json",
-                                       "model.json", "model.npz"]
+    assert sorted(os.listdir(out)) == MODEL_FILES  # finished: no state
     assert _epochs_saved(out) == 3
 
 

@@ -2,11 +2,12 @@
 parser-building function and one runner; ``experiments/reproduce_figures.py``
 calls the subcommand)."""
 import argparse
+import dataclasses
 import os
 import time
 
 from ..errors import UsageError
-from .budget import BUDGETS
+from .budget import BUDGETS, get_budget
 from .groups import GROUPS
 from .poster import build_poster
 from .reproduce import reproduce
@@ -52,6 +53,16 @@ def add_arguments(p):
                    "per core); groups with runs left to other lanes are "
                    "drawn by a later call without --lane, which takes the "
                    "finished runs as they are")
+    p.add_argument("--seeds", type=int, metavar="N",
+                   help="seeds 0 to N-1 of every ablation and depth-study "
+                   "variant instead of the budget's (e.g. --seeds 1, then "
+                   "--seeds 2: every variant's first seed before any "
+                   "second; the runs are the same either way)")
+    p.add_argument("--draw-finished", action="store_true",
+                   help="train nothing: draw the groups with training runs "
+                   "from the runs finished so far (in --runs or recorded in "
+                   "the figures folder); the tables say how many of the "
+                   "budget's runs they hold")
     p.add_argument("--no-poster", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -75,7 +86,11 @@ def run(args):
     dict
         The manifest of :func:`kfkd.report.reproduce`.
     """
-    budget = args.budget or ("quick" if args.quick else "full")
+    budget = get_budget(args.budget or ("quick" if args.quick else "full"))
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise UsageError("--seeds %d: must be 1 or more" % args.seeds)
+        budget = dataclasses.replace(budget, seeds=args.seeds)
     groups = args.only.split(",") if args.only else GROUPS
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
@@ -83,8 +98,9 @@ def run(args):
             args.only, ", ".join(unknown), ",".join(GROUPS)))
     lane = None
     if args.lane is not None:
-        if args.redraw:
-            raise UsageError("--lane %s: --redraw trains nothing" % args.lane)
+        if args.redraw or args.draw_finished:
+            raise UsageError("--lane %s: --%s trains nothing" % (
+                args.lane, "redraw" if args.redraw else "draw-finished"))
         try:
             lane = parse_lane(args.lane)
         except ValueError as e:
@@ -93,7 +109,7 @@ def run(args):
     manifest = reproduce(
         args.out, budget, groups, redraw=args.redraw, data_dir=args.data_dir,
         model=args.model, study_dir=args.study_dir, runs_dir=args.runs,
-        verbose=not args.quiet, lane=lane)
+        verbose=not args.quiet, lane=lane, partial=args.draw_finished)
     if lane is not None:
         print("lane %d/%d: done; run again without --lane to draw the "
               "groups that waited for other lanes" % lane)
@@ -103,6 +119,6 @@ def run(args):
         print("poster: %s" % args.poster)
     print("%s in %.1f min -> %s" % (
         "redrew the figures from their data" if args.redraw else
-        "made the figures (budget %s)" % budget,
+        "made the figures (budget %s)" % budget.name,
         (time.time() - started) / 60.0, args.out))
     return manifest

@@ -18,21 +18,24 @@ def _provenance(group, budget, result):
     """A group's manifest fields beyond its files: the budget, the seeds of
     its runs, the minutes of training behind it (the sum over its runs'
     ``summary`` rows) and the command that remakes it."""
-    entry = {"budget": budget.name,
-             "command": "%s --budget %s --only %s" % (COMMAND, budget.name,
-                                                      group)}
+    command = "%s --budget %s --only %s" % (COMMAND, budget.name, group)
+    if budget.name in BUDGETS and budget.seeds != BUDGETS[budget.name].seeds:
+        command += " --seeds %d" % budget.seeds
+    entry = {"budget": budget.name, "command": command}
     summary = result.get("summary")
     if summary is not None and "minutes" in summary:
         entry["training_minutes"] = round(float(summary["minutes"].sum()), 1)
         entry["runs"] = int(len(summary))
         entry["seeds"] = (int(summary["seed"].nunique())
                           if "seed" in summary else 1)
+        entry["runs_planned"] = int(result.get("runs_planned")
+                                    or len(summary))
     return entry
 
 
 def reproduce(out_dir=None, budget="quick", groups=GROUPS, redraw=False,
               data_dir=None, model=None, study_dir=None, runs_dir=None,
-              verbose=True, lane=None):
+              verbose=True, lane=None, partial=False):
     """Run the figure groups; write ``manifest.json`` (files, seconds).
 
     Parameters
@@ -53,6 +56,10 @@ def reproduce(out_dir=None, budget="quick", groups=GROUPS, redraw=False,
         ``(K, N)``: train only the K-th share of the unfinished runs
         (:func:`kfkd.report.runs.run_set`); a group still waiting for
         other lanes' runs writes nothing and keeps its manifest entry.
+    partial : bool
+        Train nothing: draw the groups with training runs from their
+        finished runs (``runs_planned`` in the manifest says how many the
+        budget has).
 
     Returns
     -------
@@ -76,7 +83,7 @@ def reproduce(out_dir=None, budget="quick", groups=GROUPS, redraw=False,
         model = store.load_model(model)
     context = {"data_dir": data_dir, "model": model, "study_dir": study_dir,
                "runs_dir": runs_dir or os.path.join(store.REPO, "runs"),
-               "verbose": verbose, "lane": lane}
+               "verbose": verbose, "lane": lane, "partial": partial}
     path = os.path.join(out_dir, "manifest.json")
     manifest = read_json(path) if os.path.isfile(path) else {"groups": {}}
     started, done = time.time(), {}  # groups not rerun are kept above

@@ -8,12 +8,14 @@ redrawing from saved files never imports Theano.
 import argparse
 import os
 import shlex
+import shutil
 
 import pandas as pd
 
 from ..config import HISTORY_COLUMNS, TrainingConfig
 from ..options import add_train_arguments
-from ..fileio import read_json, write_json
+from ..resume import StateError
+from ..fileio import atomic_folder, read_json, write_json
 from . import store
 from ..plotting import save_figure
 from .training_plots import training_curves_figure
@@ -22,7 +24,8 @@ __all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS",
            "budget_args", "finished_run", "train_run", "parse_lane",
            "run_set", "run_file", "slug", "histories", "curves_group",
            "seeded_runs", "seed_spread", "spread_cell", "epochs_cell",
-           "budget_note", "runs_folder"]
+           "budget_note", "runs_folder", "write_runs", "runs_note", "records_folder", "RECORD_FILES",
+           "keep_record"]
 
 
 #: ``kfkd train`` arguments of each net's training curve (beyond the
@@ -69,6 +72,31 @@ def runs_folder(runs_root, budget, *sub):
     the repository's ``runs/``)."""
     return os.path.join(runs_root or os.path.join(store.REPO, "runs"),
                         "figures", budget.name, *sub)
+
+
+def records_folder(out_dir, budget, *sub):
+    """Where a figure group keeps the records of its finished runs:
+    ``out_dir/runs/<budget name>/<sub...>`` (``out_dir``: the figures
+    folder).  A record is a run's folder without its weights
+    (:data:`RECORD_FILES`): small enough to ship with the figures, and
+    enough for :func:`finished_run`, so that a fresh checkout takes the
+    shipped runs as finished instead of training them again."""
+    return os.path.join(out_dir, "runs", budget.name, *sub)
+
+
+#: The files of a run's record (:func:`keep_record`): its settings, its
+#: metrics (with ``stopped_by``) and its per-epoch history.
+RECORD_FILES = ("model.json", "metrics.json", "history.csv")
+
+
+def keep_record(model_dir, record):
+    """Copy the :data:`RECORD_FILES` of the finished run in ``model_dir`` to
+    the folder ``record`` as a whole (:func:`kfkd.fileio.atomic_folder`);
+    ``record``."""
+    with atomic_folder(record) as staging:
+        for name in RECORD_FILES:
+            shutil.copy2(os.path.join(model_dir, name), staging)
+    return record
 
 
 def budget_args(budget, minutes, max_epochs):
@@ -136,8 +164,10 @@ def finished_run(name, argv, model_dir, n_train, n_val):
 
 
 def train_run(name, argv, model_dir, data_dir=None, verbose=True):
-    """Run ``kfkd train --out model_dir ARGV`` in this process, or take the
-    finished run already there (:func:`finished_run`).
+    """Run ``kfkd train --out model_dir --resume ARGV`` in this process, or
+    take the finished run already there (:func:`finished_run`).  An
+    interrupted run of the same settings goes on where it stopped
+    (:mod:`kfkd.resume`); anything else in ``model_dir`` is replaced.
 
     Returns
     -------
@@ -158,8 +188,13 @@ def train_run(name, argv, model_dir, data_dir=None, verbose=True):
     from ..train import Trainer  # Theano boundary: lazy
     args = _parse_train_args(argv)
     train, val = store.split(data_dir, args.limit)
-    Trainer(TrainingConfig.from_args(args), verbose=verbose).fit(
-        train, val, out_dir=model_dir)
+    trainer = Trainer(TrainingConfig.from_args(args), verbose=verbose)
+    try:  # an interrupted run of these settings goes on where it stopped
+        trainer.fit(train, val, out_dir=model_dir, resume=True)
+    except StateError as e:  # the state of other settings: train afresh
+        if verbose:
+            print("figures: %s: %s; trained afresh" % (name, e), flush=True)
+        trainer.fit(train, val, out_dir=model_dir)
     # the row is read back from the folder the run just wrote: one reader
     # for a run trained here and one taken as it was
     return finished_run(name, argv, model_dir, n_train, n_val)
@@ -182,36 +217,47 @@ def parse_lane(text):
     return k, n
 
 
-def run_set(folder, runs, runs_dir, data_dir, verbose, lane=None):
+def run_set(folder, runs, runs_dir, data_dir, verbose, lane=None,
+            records=None, partial=False):
     """Train ``runs`` [(name, argv, extra row fields, run folder)], save
     their histories and ``summary.csv`` in ``folder``.
 
-    Finished runs are taken as they are (:func:`train_run`), so a set that
-    was interrupted resumes at its first unfinished run.  With ``lane``
-    ``(K, N)`` only the unfinished runs ``i`` with ``i % N == K`` are trained
-    (N processes share the set: ``reproduce_figures.py --lane K/N``) and,
-    unless all are finished, nothing is written.
+    Finished runs are taken as they are (:func:`train_run`), from
+    ``runs_dir/<run>`` or from their record ``records/<run>``, so a set
+    that was interrupted resumes at its first unfinished run, on this
+    machine or on a fresh checkout that has the records.  A run trained or
+    taken here is recorded in ``records`` (:func:`keep_record`).  With
+    ``lane`` ``(K, N)`` only the unfinished runs ``i`` with ``i % N == K``
+    are trained (N processes share the set: ``reproduce_figures.py --lane
+    K/N``) and, unless all are finished, nothing is written.  With
+    ``partial`` nothing is trained: the finished runs are written (if
+    there is one) and the others counted as missing.
 
     Returns
     -------
     written : list of str
     missing : int
-        Runs not finished (left to other lanes).
+        Runs not finished (left to other lanes, or to a later call).
     """
     done, missing = [], 0
     for i, (name, argv, extra, run) in enumerate(runs):
-        model_dir = os.path.join(runs_dir, run)
-        if lane is not None and i % lane[1] != lane[0]:
-            result = finished_run(name, *_run_argv(argv, model_dir,
-                                                   data_dir))
-            if result is None:
+        args = _run_argv(argv, os.path.join(runs_dir, run), data_dir)
+        record = os.path.join(records, run) if records else None
+        result = finished_run(name, *args)
+        if result is None and record is not None:
+            result = finished_run(name, args[0], record, *args[2:])
+        elif result is not None and record is not None:
+            keep_record(args[1], record)
+        if result is None:
+            if partial or (lane is not None and i % lane[1] != lane[0]):
                 missing += 1
                 continue
-        else:
-            result = train_run(name, argv, model_dir, data_dir, verbose)
+            result = train_run(name, argv, args[1], data_dir, verbose)
+            if record is not None:
+                keep_record(args[1], record)
         result[0].update(extra, run=run)
         done.append(result)
-    if missing:
+    if (missing and not partial) or not done:
         return [], missing
     written, rows = [], []
     for row, history in done:
@@ -221,7 +267,7 @@ def run_set(folder, runs, runs_dir, data_dir, verbose, lane=None):
             history, columns=list(HISTORY_COLUMNS))))
     written.append(store.write_csv(os.path.join(folder, "summary.csv"),
                                    pd.DataFrame(rows)))
-    return written, 0
+    return written, missing
 
 
 def _run_argv(argv, model_dir, data_dir):
@@ -262,13 +308,14 @@ def histories(folder):
 
 
 def curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
-                  figure, lane=None):
+                  figure, lane=None, records=None, partial=False):
     """Train ``runs`` (:func:`run_set`; ``None``: redraw only), record the
     budget in ``folder/budget.json``, then draw the loss curves of the saved
     histories as ``folder/<figure>`` (``title % budget name``).
 
     With ``lane`` (:func:`run_set`) and runs left to other lanes, returns
-    ``([], None, None)`` without writing or drawing anything.
+    ``([], None, None)`` without writing or drawing anything; so does
+    ``partial`` without a finished run.
 
     Returns
     -------
@@ -276,7 +323,9 @@ def curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
     summary : DataFrame
         ``folder/summary.csv``.
     budget_dict : dict
-        ``folder/budget.json``: the budget of the saved runs.
+        ``folder/budget.json``: the budget of the saved runs, with
+        ``runs_planned`` (the runs of the budget; more than the rows of
+        ``summary`` when drawn with ``partial``).
 
     Raises
     ------
@@ -285,25 +334,55 @@ def curves_group(folder, budget, runs, runs_dir, data_dir, verbose, title,
     """
     written = []
     if runs is not None:
-        done, missing = run_set(folder, runs, runs_dir, data_dir, verbose,
-                                lane)
-        if missing:
-            if verbose:
-                print("figures: %s: %d runs left to other lanes; drawn "
-                      "when they are finished" % (os.path.basename(folder),
-                                                  missing), flush=True)
+        done = write_runs(folder, budget, runs, runs_dir, data_dir, verbose,
+                          lane, records, partial)
+        if not done:
             return [], None, None
         written += done
-        write_json(os.path.join(folder, "budget.json"), budget.to_dict())
-        written.append(os.path.join(folder, "budget.json"))
     store.need(os.path.join(folder, "summary.csv"),
-          os.path.join(folder, "budget.json"))
+               os.path.join(folder, "budget.json"))
     summary, saved = histories(folder)
     budget_dict = read_json(os.path.join(folder, "budget.json"))
     written += save_figure(training_curves_figure(
         saved, title % budget_dict["name"]),
         os.path.join(folder, figure))
     return written, summary, budget_dict
+
+
+def write_runs(folder, budget, runs, runs_dir, data_dir, verbose, lane=None,
+               records=None, partial=False):
+    """:func:`run_set`, then ``folder/budget.json`` (the budget and
+    ``runs_planned``); the files written, none (and a line saying why) while
+    runs are left to other lanes or, with ``partial``, none is finished."""
+    done, missing = run_set(folder, runs, runs_dir, data_dir, verbose, lane,
+                            records, partial)
+    group = os.path.basename(folder)
+    if not done:
+        if verbose:
+            print("figures: %s: %d runs %s" % (group, missing, (
+                "unfinished; none to draw yet" if partial else
+                "left to other lanes; drawn when they are finished")),
+                flush=True)
+        return []
+    if missing and verbose:
+        print("figures: %s: drawn from %d of %d runs (%d not finished)" % (
+            group, len(runs) - missing, len(runs), missing), flush=True)
+    path = os.path.join(folder, "budget.json")
+    write_json(path, dict(budget.to_dict(), runs_planned=len(runs)))
+    return done + [path]
+
+
+def runs_note(summary, budget_dict):
+    """A sentence on runs not finished when a group was drawn (``''`` when
+    all of ``runs_planned`` are in ``summary``)."""
+    planned = int(budget_dict.get("runs_planned") or len(summary))
+    if planned <= len(summary):
+        return ""
+    return (" **Drawn from %d of the budget's %d runs**: the other %d are "
+            "not finished (`--draw-finished`; they resume with `python "
+            "experiments/reproduce_figures.py --budget %s`)."
+            % (len(summary), planned, planned - len(summary),
+               budget_dict["name"]))
 
 
 def epochs_cell(row):

@@ -7,8 +7,8 @@ import os
 from .. import store
 from ..budget import get_budget
 from ..runs import (ABLATION_BASE_ARGS, ABLATIONS, budget_args, budget_note,
-                    curves_group, runs_folder, seed_spread, seeded_runs,
-                    spread_cell)
+                    curves_group, records_folder, runs_folder, runs_note,
+                    seed_spread, seeded_runs, spread_cell)
 
 __all__ = ["NAME", "run", "ablations", "base_args", "spread_markdown"]
 
@@ -47,7 +47,7 @@ def spread_markdown(spread, label, first_column):
 
 
 def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
-              runs_dir=None, verbose=True, lane=None):
+              runs_dir=None, verbose=True, lane=None, partial=False):
     """breeze with one change each (:data:`ABLATIONS`), each from
     ``budget.seeds`` seeds.
 
@@ -79,10 +79,12 @@ def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
     written, summary, budget_dict = curves_group(
         folder, budget, runs, runs_dir, data_dir, verbose,
         "Ablations of breeze (budget %s; first seed)", "ablation_curves",
-        lane)
+        lane, records_folder(out_dir, budget, "ablations"), partial)
     if summary is None:
         return {"written": [], "summary": None}
-    spread = seed_spread(summary, ABLATIONS[0][0])
+    base = ABLATIONS[0][0]
+    spread = seed_spread(summary, base if base in set(summary["name"])
+                         else None)
     spread["change"] = [summary.loc[summary["name"] == n, "change"].iloc[0]
                         for n in spread["name"]]
     written.append(store.write_csv(os.path.join(folder, "spread.csv"),
@@ -98,18 +100,20 @@ def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
         " breeze with `%s`." % " ".join("--param " + p for p in params)
         if params else " breeze at its defaults.") + (
         " Seeds per variant: %d; a difference within twice its standard "
-        "error is called within noise." % int(budget_dict.get("seeds", 1)))
+        "error is called within noise." % int(budget_dict.get("seeds", 1))
+        + runs_note(summary, budget_dict))
     changes = "\n".join("- **%s**: %s" % (r["name"], r["change"])
                         for _, r in table.iterrows())
     path = os.path.join(out_dir, "ablations.md")
     store.write_text(path, md + "\n\n" + note + "\n\n" + changes + "\n")
     written.append(path)
-    return {"written": written, "summary": summary}
+    return {"written": written, "summary": summary,
+            "runs_planned": budget_dict.get("runs_planned")}
 
 
 def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
-        verbose=True, lane=None, **context):
+        verbose=True, lane=None, partial=False, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs go to
     ``runs_dir/figures/<budget>/ablations``."""
     return ablations(out_dir, budget, redraw, data_dir, runs_folder(
-        runs_dir, get_budget(budget), "ablations"), verbose, lane)
+        runs_dir, get_budget(budget), "ablations"), verbose, lane, partial)

@@ -7,10 +7,10 @@ import pandas as pd
 from .. import store
 from ..budget import get_budget
 from ...plotting import save_figure
-from ..runs import (ABLATIONS, budget_note, run_set, runs_folder,
-                    seed_spread, seeded_runs, slug)
+from ..runs import (ABLATIONS, budget_note, records_folder, runs_folder,
+                    runs_note, seed_spread, seeded_runs, slug, write_runs)
 from ..training_plots import depth_figure
-from ...fileio import read_json, write_json
+from ...fileio import read_json
 from .ablations import base_args, spread_markdown
 
 __all__ = ["NAME", "run", "depth_study", "BREEZE_DEPTH"]
@@ -46,7 +46,7 @@ def depth_runs(budget):
 
 
 def depth_study(out_dir, budget="quick", redraw=False, data_dir=None,
-                runs_dir=None, verbose=True, lane=None):
+                runs_dir=None, verbose=True, lane=None, partial=False):
     """Validation RMSE of breeze against its conv blocks (``depth``),
     each depth from ``budget.seeds`` seeds at the same minutes.
 
@@ -69,17 +69,11 @@ def depth_study(out_dir, budget="quick", redraw=False, data_dir=None,
     written = []
     if not redraw:
         runs_dir = runs_dir or runs_folder(None, budget, "ablations")
-        done, missing = run_set(folder, depth_runs(budget), runs_dir,
-                                data_dir, verbose, lane)
-        if missing:
-            if verbose:
-                print("figures: depth: %d runs left to other lanes; drawn "
-                      "when they are finished" % missing, flush=True)
+        written = write_runs(folder, budget, depth_runs(budget), runs_dir,
+                             data_dir, verbose, lane, records_folder(
+                                 out_dir, budget, "ablations"), partial)
+        if not written:
             return {"written": [], "summary": None}
-        written += done
-        path = os.path.join(folder, "budget.json")
-        write_json(path, budget.to_dict())
-        written.append(path)
     summary_path = os.path.join(folder, "summary.csv")
     store.need(summary_path, os.path.join(folder, "budget.json"))
     summary = pd.read_csv(summary_path)
@@ -103,16 +97,17 @@ def depth_study(out_dir, budget="quick", redraw=False, data_dir=None,
     note = (budget_note(budget_dict, "ablation_minutes")
             + " breeze with the ablations' baseline settings and `--param "
               "depth=D`. Seeds per depth: %d." % int(budget_dict.get(
-                  "seeds", 1)))
+                  "seeds", 1)) + runs_note(summary, budget_dict))
     path = os.path.join(out_dir, "depth.md")
     store.write_text(path, md + "\n\n" + note + "\n")
     written.append(path)
-    return {"written": written, "summary": summary}
+    return {"written": written, "summary": summary,
+            "runs_planned": budget_dict.get("runs_planned")}
 
 
 def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
-        verbose=True, lane=None, **context):
+        verbose=True, lane=None, partial=False, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs are the
     ablations' (``runs_dir/figures/<budget>/ablations``)."""
     return depth_study(out_dir, budget, redraw, data_dir, runs_folder(
-        runs_dir, get_budget(budget), "ablations"), verbose, lane)
+        runs_dir, get_budget(budget), "ablations"), verbose, lane, partial)

@@ -5,7 +5,7 @@ import os
 from .. import store
 from ..budget import get_budget
 from ..runs import (NET_TRAIN_ARGS, budget_args, budget_note, curves_group,
-                    epochs_cell, runs_folder)
+                    epochs_cell, records_folder, runs_folder, runs_note)
 
 __all__ = ["NAME", "run", "training_curves"]
 
@@ -18,7 +18,7 @@ _STOPPED = {"patience": "early stopping", "max_minutes": "the minutes",
 
 
 def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
-                    runs_dir=None, verbose=True, lane=None):
+                    runs_dir=None, verbose=True, lane=None, partial=False):
     """Train/validation loss per epoch of each net of ``budget.nets``.
 
     Each net is trained by ``kfkd train --net NAME`` with the command's
@@ -46,7 +46,8 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
     written, summary, budget_dict = curves_group(
         folder, budget, runs, runs_dir, data_dir, verbose,
         "Training curves: train and validation loss per epoch (budget %s)",
-        "training_curves", lane)
+        "training_curves", lane, records_folder(out_dir, budget, "training"),
+        partial)
     if summary is None:
         return {"written": [], "summary": None}
     table = store.markdown_table(summary, {
@@ -60,14 +61,16 @@ def training_curves(out_dir, budget="quick", redraw=False, data_dir=None,
         "stopped_by": lambda r: _STOPPED.get(r.get("stopped_by"), "-")})
     md = os.path.join(out_dir, "training.md")
     store.write_text(md, table + "\n\n"
-                     + budget_note(budget_dict, "net_minutes") + "\n")
+                     + budget_note(budget_dict, "net_minutes")
+                     + runs_note(summary, budget_dict) + "\n")
     written.append(md)
-    return {"written": written, "summary": summary}
+    return {"written": written, "summary": summary,
+            "runs_planned": budget_dict.get("runs_planned")}
 
 
 def run(out_dir, budget, redraw, data_dir=None, runs_dir=None,
-        verbose=True, lane=None, **context):
+        verbose=True, lane=None, partial=False, **context):
     """The group protocol (:mod:`kfkd.report.groups`); the runs go to
     ``runs_dir/figures/<budget>``."""
     return training_curves(out_dir, budget, redraw, data_dir, runs_folder(
-        runs_dir, get_budget(budget)), verbose, lane)
+        runs_dir, get_budget(budget)), verbose, lane, partial)
