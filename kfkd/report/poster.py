@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..fileio import atomic_write, read_json, write_json
 from .architecture_plots import draw_architecture
+from .runs import spread_cell
 from ..plotting import plt
 from .poster_layout import (BAR, FOOTER_BOX, PAGE_MM, PANELS, TITLE_BOX,
                             Panel, content_boxes, extent, layout_problems)
@@ -115,17 +116,10 @@ def results_rows(files):
         if key not in files or not os.path.isfile(files[key]):
             continue
         for _, r in pd.read_csv(files[key]).iterrows():
-            rows.append(("%s%s" % (label, r["name"]), _spread(r),
+            rows.append(("%s%s" % (label, r["name"]), spread_cell(r, 2, seeds=False),
                          "%.0f" % r["epochs"] if "epochs" in r else "-",
                          "%.1f" % r["minutes"]))
     return rows
-
-
-def _spread(row):
-    """A results cell of a variant over seeds: ``mean ± sd`` (px)."""
-    if int(row["n"]) < 2:
-        return "%.2f" % row["mean"]
-    return "%.2f ± %.2f" % (row["mean"], row["sd"])
 
 
 def _budget_text(files):

@@ -481,9 +481,18 @@ def seed_spread(summary, baseline=None, key="val_rmse_px"):
     return out
 
 
-def spread_cell(row):
-    """A table cell: ``mean ± sd (n)`` in pixels, or the value of a single
-    seed."""
+def spread_cell(row, digits=3, seeds=True):
+    """A table cell: ``mean ± sd (n seeds)`` in pixels to ``digits``
+    decimals (``seeds``: with the count), or the value of a single seed.
+
+    Examples
+    --------
+    >>> spread_cell({"n": 3, "mean": 1.6512, "sd": 0.0123})
+    '1.651 ± 0.012 (3 seeds)'
+    >>> spread_cell({"n": 3, "mean": 1.6512, "sd": 0.0123}, 2, seeds=False)
+    '1.65 ± 0.01'
+    """
     if int(row["n"]) < 2:
-        return "%.3f" % row["mean"]
-    return "%.3f ± %.3f (%d seeds)" % (row["mean"], row["sd"], row["n"])
+        return "%.*f" % (digits, row["mean"])
+    return "%.*f ± %.*f%s" % (digits, row["mean"], digits, row["sd"], (
+        " (%d seeds)" % row["n"]) if seeds else "")
