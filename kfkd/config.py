@@ -366,8 +366,10 @@ def _training_flat(training):
     return flat
 
 
-def read_flat(path, option=None):
-    """The flat keys a config file or model folder gives (checked).
+def read_flat(path, option=None, on_top=None):
+    """The flat keys a config file or model folder gives (checked with the
+    keys ``on_top`` set over them: e.g. a ``max_minutes`` a
+    ``cosine-time`` schedule needs).
 
     Parameters
     ----------
@@ -379,6 +381,9 @@ def read_flat(path, option=None):
         trained with configs of their own (give one of its sub-folders).
     option : str, optional
         Named in errors (``--config``).
+    on_top : dict, optional
+        Flat keys the caller will set over the file's (checked together,
+        not returned).
 
     Returns
     -------
@@ -412,7 +417,7 @@ def read_flat(path, option=None):
     if not isinstance(flat, dict):
         raise UsageError("%s: 'config' is not an object" % where)
     try:
-        TrainingConfig.from_flat(flat)
+        TrainingConfig.from_flat(dict(flat, **(on_top or {})))
     except UsageError as e:
         raise UsageError("%s: %s" % (where, e))
     return flat

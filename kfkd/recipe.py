@@ -107,9 +107,10 @@ def run_stage(args):
                          "only by them)")
     if args.stage == "base" and args.config is None:
         raise UsageError("--stage base needs --config (or use `kfkd train`)")
-    overrides = read_flat(args.config, "--config") if args.config else {}
     budget = {k: v for k, v in (("max_minutes", args.minutes),
                                 ("max_epochs", args.epochs)) if v is not None}
+    overrides = (read_flat(args.config, "--config", on_top=budget)
+                 if args.config else {})
     base = load_model(args.base) if args.base else None
     if base is not None and not isinstance(base, Model):
         folders = [os.path.join(args.base, os.path.relpath(

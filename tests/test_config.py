@@ -220,3 +220,15 @@ def test_stepped_schedule_and_lr_schedule_are_not_combined():
     with pytest.raises(UsageError, match="lr_schedule: 'cosine' with "
                        "schedule 'vgglite'"):
         TrainingConfig(schedule="vgglite", lr_schedule="cosine")
+
+
+def test_read_flat_checks_the_keys_set_on_top(tmp_path):
+    """A cosine-time config without max_minutes is refused alone and
+    accepted with the budget its caller sets over it
+    (``train_reference.py --config C --minutes M``)."""
+    path = tmp_path / "c.json"
+    path.write_text('{"lr_schedule": "cosine-time"}')
+    with pytest.raises(UsageError, match="max_minutes"):
+        read_flat(str(path), "--config")
+    assert read_flat(str(path), "--config", on_top={"max_minutes": 5.0}) \
+        == {"lr_schedule": "cosine-time"}

@@ -99,8 +99,9 @@ def ablations(out_dir, budget="quick", redraw=False, data_dir=None,
     note = budget_note(budget_dict, "ablation_minutes") + (
         " breeze with `%s`." % " ".join("--param " + p for p in params)
         if params else " breeze at its defaults.") + (
-        " Seeds per variant: %d; a difference within twice its standard "
-        "error is called within noise." % int(budget_dict.get("seeds", 1))
+        " Seeds per variant: %d (a single-seed cell is one run); a "
+        "difference within twice its standard error is called within "
+        "noise." % int(budget_dict.get("seeds", 1))
         + runs_note(summary, budget_dict))
     changes = "\n".join("- **%s**: %s" % (r["name"], r["change"])
                         for _, r in table.iterrows())

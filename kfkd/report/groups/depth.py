@@ -96,8 +96,9 @@ def depth_study(out_dir, budget="quick", redraw=False, data_dir=None,
         {"mean": "%.3f"})
     note = (budget_note(budget_dict, "ablation_minutes")
             + " breeze with the ablations' baseline settings and `--param "
-              "depth=D`. Seeds per depth: %d." % int(budget_dict.get(
-                  "seeds", 1)) + runs_note(summary, budget_dict))
+              "depth=D`. Seeds per depth: %d (a single-seed cell is one "
+              "run)." % int(budget_dict.get("seeds", 1))
+            + runs_note(summary, budget_dict))
     path = os.path.join(out_dir, "depth.md")
     store.write_text(path, md + "\n\n" + note + "\n")
     written.append(path)
