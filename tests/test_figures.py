@@ -450,6 +450,36 @@ def test_redraw_of_missing_data_names_the_file(tmp_path):
     assert not glob.glob(str(tmp_path / "**" / "*.png"), recursive=True)
 
 
+def test_shipped_figures_are_the_full_budget():
+    """figures/manifest.json: every group of the shipped figures was made
+    with the full budget, with the command that remakes it; the groups
+    with training runs record their runs, seeds and minutes, and each run
+    (a summary row) has its record in figures/runs/full (or is one of the
+    training curves, trained before records were kept)."""
+    manifest = json.load(open(os.path.join(REPO, "figures",
+                                           "manifest.json")))
+    assert set(manifest["groups"]) == set(GROUPS)
+    for group, entry in manifest["groups"].items():
+        assert entry["budget"] == "full", group
+        if group == "search":  # drawn from a stored study: its record
+            study = json.load(open(os.path.join(REPO, "figures", "search",
+                                                "study.json")))
+            assert study["n_complete"] >= 3
+            continue
+        assert "--budget full --only %s" % group in entry["command"], group
+    for group in ("ablations", "depth"):
+        entry = manifest["groups"][group]
+        assert entry["runs"] >= 1 and entry["training_minutes"] > 0
+        assert entry["runs_planned"] >= entry["runs"]
+        summary = pd.read_csv(os.path.join(REPO, "figures", group,
+                                           "summary.csv"))
+        assert len(summary) == entry["runs"]
+        for run in summary["run"]:
+            record = os.path.join(REPO, "figures", "runs", "full",
+                                  "ablations", run)
+            assert sorted(os.listdir(record)) == sorted(runs.RECORD_FILES)
+
+
 def test_readme_shows_the_saved_figure_data():
     """The README's results tables are the ones in figures/ (made by
     python experiments/reproduce_figures.py), line for line."""

@@ -236,10 +236,11 @@ def run_set(folder, runs, runs_dir, data_dir, verbose, lane=None,
     Returns
     -------
     written : list of str
+        The histories, ``summary.csv`` and the record files of the runs.
     missing : int
         Runs not finished (left to other lanes, or to a later call).
     """
-    done, missing = [], 0
+    done, missing, kept = [], 0, []
     for i, (name, argv, extra, run) in enumerate(runs):
         args = _run_argv(argv, os.path.join(runs_dir, run), data_dir)
         record = os.path.join(records, run) if records else None
@@ -257,9 +258,11 @@ def run_set(folder, runs, runs_dir, data_dir, verbose, lane=None,
                 keep_record(args[1], record)
         result[0].update(extra, run=run)
         done.append(result)
+        if record is not None:
+            kept += [os.path.join(record, f) for f in RECORD_FILES]
     if (missing and not partial) or not done:
         return [], missing
-    written, rows = [], []
+    written, rows = list(kept), []
     for row, history in done:
         rows.append(row)
         path = os.path.join(folder, "%s.history.csv" % run_file(row["run"]))
