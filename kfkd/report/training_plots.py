@@ -103,8 +103,11 @@ def depth_figure(summary, spread, budget):
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7)
-    ax.set_title("Depth study: %.4g min per run, %d seeds (budget %s)" % (
-        float(budget["ablation_minutes"]), int(budget.get("seeds", 1)),
-        budget["name"]), fontsize=10)
+    low, high = int(spread["n"].min()), int(spread["n"].max())
+    seeds = "%d seed%s" % (high, "s" if high > 1 else "") if low == high \
+        else "%d-%d seeds" % (low, high)
+    ax.set_title("Depth study: %.4g min per run, %s (budget %s)" % (
+        float(budget["ablation_minutes"]), seeds, budget["name"]),
+        fontsize=10)
     fig.tight_layout()
     return fig
