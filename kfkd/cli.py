@@ -27,7 +27,7 @@ from .devices import check_devices
 from .errors import (DeviceUnavailableError, ModelError, SearchError,
                      UsageError)
 from .fileio import check_output_folder, read_json
-from .resume import STATE_FILE, has_state, load_state
+from .resume import STATE_FILE, StateError, has_state, load_state
 from .occlusion import command as occlusion_command
 from .imm import command as imm_command
 from .pipeline import command as pipeline_command
@@ -370,6 +370,12 @@ def cmd_train(args):
     config = getattr(args, "training_config", None) or \
         TrainingConfig.from_args(args)
     trainer = Trainer(config, verbose=not args.quiet)
+    if args.resume:  # the saved run's faces and split, now they are known
+        try:
+            load_state(args.out, trainer.get_params(), (len(train), len(val)),
+                       val.split)
+        except StateError as e:
+            raise UsageError("--resume: %s" % e)
     print("training %s on %d faces, validating on %d" % (
         config.net, len(train), len(val)), file=sys.stderr)
     print(missing.describe(train, config.missing), file=sys.stderr)

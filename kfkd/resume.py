@@ -77,6 +77,9 @@ class TrainingState(object):
         augmentation generator.
     history : list of dict
         The per-epoch rows so far.
+    split : dict or None
+        The validation split (:func:`kfkd.splits.load_split`'s record:
+        method, fraction, seed, limit), when the faces came with one.
     """
     training: dict
     faces: tuple
@@ -88,6 +91,7 @@ class TrainingState(object):
     best: list
     rng: tuple
     history: list
+    split: dict = None
 
 
 def has_state(folder):
@@ -103,7 +107,8 @@ def save_state(folder, state):
             "best_epoch": int(state.best_epoch),
             "best_score": float(state.best_score),
             "rng": [name, int(pos), int(has_gauss), float(cached)],
-            "history": state.history, "n_shared": len(state.shared),
+            "history": state.history, "split": state.split,
+            "n_shared": len(state.shared),
             "n_best": len(state.best)}
     arrays = {"meta": np.array(json.dumps(meta, sort_keys=True)),
               "rng_keys": np.asarray(keys)}
@@ -121,16 +126,16 @@ def _same(a, b):
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def load_state(folder, training, faces):
+def load_state(folder, training, faces, split=None):
     """The state in ``folder`` of a run with settings ``training`` on
-    ``faces`` (training, validation; None: not checked), or None when
-    ``folder`` holds none.
+    ``faces`` (training, validation; None: not checked) of the validation
+    ``split`` (None: not checked), or None when ``folder`` holds none.
 
     Raises
     ------
     StateError
-        The state was saved by a run with other settings or faces, or the
-        file is not a state (named in the message).
+        The state was saved by a run with other settings, faces or split,
+        or the file is not a state (named in the message).
     """
     path = os.path.join(folder, STATE_FILE)
     if not os.path.isfile(path):
@@ -152,27 +157,35 @@ def load_state(folder, training, faces):
     if faces is not None and list(meta["faces"]) != list(faces):
         raise StateError("%s: saved by a run on %d + %d faces, not %d + %d"
                          % ((path,) + tuple(meta["faces"]) + tuple(faces)))
+    saved_split = meta.get("split")
+    if split is not None and saved_split is not None and not _same(
+            split, saved_split):
+        raise StateError("%s: saved by a run on another split (%s, not %s)"
+                         % (path, json.dumps(saved_split, sort_keys=True),
+                            json.dumps(split, sort_keys=True)))
     name, pos, has_gauss, cached = meta["rng"]
     return TrainingState(
         training=meta["training"], faces=tuple(meta["faces"]),
         epoch=meta["epoch"], seconds=meta["seconds"],
         best_epoch=meta["best_epoch"], best_score=meta["best_score"],
         shared=shared, best=best, rng=(name, keys, pos, has_gauss, cached),
-        history=meta["history"])
+        history=meta["history"], split=saved_split)
 
 
-def capture_state(training, faces, history, train_fn, stopper, rng):
+def capture_state(training, faces, history, train_fn, stopper, rng,
+                  split=None):
     """Where a run stands after its last epoch: a :class:`TrainingState`
     from its settings, faces, history rows, compiled training function
     (its shared variables, ``train_fn.get_shared()``), early stopping
-    (:class:`kfkd.train.EarlyStopping`) and generator."""
+    (:class:`kfkd.train.EarlyStopping`), generator and validation split
+    (optional)."""
     return TrainingState(
         training=training, faces=faces, epoch=len(history),
         seconds=history[-1]["seconds"], best_epoch=stopper.best_epoch,
         best_score=stopper.best_score,
         shared=[v.get_value() for v in train_fn.get_shared()],
         best=list(stopper.best_values), rng=rng.get_state(),
-        history=list(history))
+        history=list(history), split=split)
 
 
 def restore_state(state, train_fn, stopper, rng):

@@ -275,6 +275,11 @@ class Trainer(object):
             The training loss became NaN or infinite.
         """
         rng = np.random.RandomState(self.seed)
+        faces = (len(train), len(val))
+        # checked before anything compiles (StateError)
+        state = (load_state(out_dir, self.get_params(), faces,
+                            getattr(val, "split", None))
+                 if resume and out_dir is not None else None)
         train = missing.prepare(train, self.missing)
         model, train_fn, lr, mom = self._build(train, init_model)
         if getattr(val, "split", None) is not None:  # for kfkd evaluate
@@ -286,9 +291,7 @@ class Trainer(object):
         schedules = self._schedules()
         stopper, self.history_ = EarlyStopping(self.patience), []
         self.stopped_by_ = "max_epochs"
-        faces = (len(train), len(val))
-        trained = self._resume(out_dir if resume else None, faces, train_fn,
-                               stopper, rng)
+        trained = self._resume(state, train_fn, stopper, rng)
         first = len(self.history_)
         bar = tqdm(range(first, self.max_epochs), desc="%s epochs" % self.net,
                    unit="epoch", disable=not self.verbose, leave=True,
@@ -315,7 +318,7 @@ class Trainer(object):
             if out_dir is not None:
                 save_state(out_dir, capture_state(
                     self.get_params(), faces, self.history_, train_fn,
-                    stopper, rng))
+                    stopper, rng, getattr(val, "split", None)))
                 self._state_saved = True
             self.stopped_by_ = self._stop_reason(stop, started, on_epoch)
             if self.stopped_by_ != "max_epochs":
@@ -330,14 +333,12 @@ class Trainer(object):
                              stopped_by=self.stopped_by_)
         return model
 
-    def _resume(self, out_dir, faces, train_fn, stopper, rng):
-        """Go on from the state of an interrupted run in ``out_dir``
-        (:mod:`kfkd.resume`), if there is one; -> the seconds it trained
-        (0.0 for a new run).  A checkpoint carries this run's state through
-        its swap, never a state found in the folder before (another run's,
-        with ``--overwrite``)."""
-        state = (load_state(out_dir, self.get_params(), faces)
-                 if out_dir is not None else None)
+    def _resume(self, state, train_fn, stopper, rng):
+        """Go on from ``state``, an interrupted run's
+        (:func:`kfkd.resume.load_state`; None: a new run); -> the seconds it
+        trained (0.0 for a new run).  A checkpoint carries this run's state
+        through its swap, never a state found in the folder before (another
+        run's, with ``--overwrite``)."""
         self._state_saved = state is not None
         if state is None:
             return 0.0

@@ -149,3 +149,31 @@ def test_kfkd_train_resume_options(kfkd_fails, faces, tmp_path, data_dir):
         f.write("{}")
     kfkd_fails(["train", "--out", done, "--resume", "--data-dir", data_dir],
                names=["--resume", done, "finished"], untouched=[done])
+
+
+def test_kfkd_train_resume_on_other_faces_is_refused_before_compiling(
+        kfkd_fails, tmp_path, data_dir):
+    """A run interrupted on the first 200 faces' grouped split, resumed by
+    ``kfkd train --resume`` on 300: one line naming the faces, and the
+    folder untouched (the check comes before anything compiles)."""
+    import argparse
+    from kfkd.config import TrainingConfig
+    from kfkd.options import add_train_arguments
+    from kfkd.splits import load_split
+
+    folder = str(tmp_path / "model")
+    argv = ["--out", folder, "--data-dir", data_dir, "--net", "breeze",
+            "--no-augment", "--epochs", "4"] + sum(
+        (["--param", "%s=%s" % (k, str(v).lower())]
+         for k, v in NET.items()), [])
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    config = TrainingConfig.from_args(parser.parse_args(argv))
+    with pytest.raises(Interrupted):
+        Trainer(config, verbose=False).fit(
+            *load_split(data_dir, limit=200, verbose=False), out_dir=folder,
+            on_epoch=_interrupt_after(1))
+    line = kfkd_fails(["train"] + argv + ["--limit", "300", "--resume"],
+                      names=["--resume", STATE_FILE, "faces"],
+                      untouched=[folder])
+    assert "not" in line
