@@ -19,7 +19,8 @@ import time
 
 from .checks import positive_float, positive_int, seed_int
 from .config import TrainingConfig
-from .options import add_split_options, add_train_arguments
+from .options import (add_benchmark_parser, add_split_options,
+                      add_train_arguments)
 from . import missing, search
 from .data import (DataError, DataNotFoundError, find_file, load_test,
                    resolve_data_dir)
@@ -117,7 +118,7 @@ def build_parser():
     p.add_argument("--out", default="runs")
 
     _add_model_parsers(sub)
-    _add_benchmark_parser(sub)
+    add_benchmark_parser(sub)
 
     pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
     occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
@@ -158,34 +159,6 @@ def _add_model_parsers(sub):
                        "for test.csv and IdLookupTable.csv")
     _add_submit_args(p)
 
-
-
-def _add_benchmark_parser(sub):
-    """``kfkd benchmark``: the speed of the nets (:func:`kfkd.benchmark.run`)."""
-    p = sub.add_parser("benchmark", help="speed of each net: compile time, "
-                       "training and inference throughput")
-    p.add_argument("--nets", default="net1,net2,net6,breeze",
-                   help="comma-separated nets (net6, the reference, is "
-                   "always measured)")
-    p.add_argument("--batches", type=positive_int, default=3,
-                   help="timed mini-batches per measurement")
-    p.add_argument("--batch-size", type=positive_int, default=128)
-    p.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
-    p.add_argument("--peer", choices=["torch"],
-                   help="also measure each net's PyTorch twin, NCHW and "
-                   "channels_last, print kfkd / PyTorch ratios and kfkd's "
-                   "training-step profile (needs pip install torch==2.13.0, "
-                   "not a kfkd dependency)")
-    p.add_argument("--threads", type=positive_int,
-                   help="threads of Theano's BLAS and of PyTorch (default: "
-                   "the number of cores)")
-    p.add_argument("--profile", action="store_true",
-                   help="print the share of each Theano op class in each "
-                   "net's training step")
-    p.add_argument("--engines", default="custom",
-                   help="comma-separated engines each net is measured with: "
-                   "custom (kfkd's C ops), stock (Lasagne's layers); "
-                   "default custom")
 
 
 def _add_submit_args(p):

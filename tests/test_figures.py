@@ -26,14 +26,18 @@ DATA = {
                   "ablations.csv", "ablations.md"],
     "depth": ["depth/summary.csv", "depth/spread.csv", "depth/budget.json",
               "depth.md"],
-    "search": ["search/results.csv", "search/study.json", "search.md"],
+    "search": ["search/results.csv", "search/study.json", "search.md",
+               "search/long/results.csv", "search/long/study.json",
+               "search_long.md"],
     "architecture": ["architecture/layers.json"],
     "predictions": ["predictions/metrics.json", "predictions/per_face.csv",
                     "predictions/best_worst.npz"],
     "occlusion": ["occlusion/occlusion_edge_free.npz",
                   "occlusion/occlusion_edge_free.json"] + [
         "occlusion/compare_%s.npz" % c for c in
-        ("black", "grey", "noise", "blur", "edge_free")],
+        ("black", "grey", "noise", "blur", "edge_free")] + [
+        "occlusion/matched.json", "occlusion/edge_energy.md",
+        "occlusion/matched_grey.npz", "occlusion/matched_edge_free.npz"],
     "split": ["split/groups.npz", "split/groups.json"],
 }
 FIGURES = {
@@ -42,7 +46,8 @@ FIGURES = {
     "training": ["training/training_curves"],
     "ablations": ["ablations/ablation_curves"],
     "depth": ["depth/depth_study"],
-    "search": ["search/importances"],      # + surfaces_<x>_<y>: see below
+    "search": ["search/importances",       # + surfaces_<x>_<y>: see below
+               "search/long/importances"],
     "architecture": ["architecture/architecture"],
     "predictions": ["predictions/best_worst", "predictions/per_keypoint"],
     "occlusion": ["occlusion/overview_edge_free", "occlusion/compare_censors",
@@ -76,6 +81,9 @@ def test_budget_presets():
     assert full.depths == (2, 3, 4, 5, 6) and full.ablation_minutes >= 15
     assert full.occlusion_stride == 2 and full.occlusion_faces >= 16
     assert full.compare_faces >= 8
+    # the search: the main job's default study and one of >= 100 trials
+    assert (full.search_space, full.search_trials) == ("default", 40)
+    assert full.search_long[1] >= 100
     assert report.get_budget(quick) is quick
     with pytest.raises(ValueError, match="unknown budget"):
         report.get_budget("huge")
@@ -378,6 +386,22 @@ def test_search_data(made):
         done.val_rmse_px.min())
     pngs = glob.glob(os.path.join(out, "search", "surfaces_*.png"))
     assert len(pngs) == len(study["surfaces"])
+    # the longer study beside it: its own seed and folder, with the main
+    # job's command that makes (or resumes) it
+    name, trials, seed = report.BUDGETS["smoke"].search_long
+    long = json.load(open(os.path.join(out, "search", "long",
+                                       "study.json")))
+    assert long["study"] == name and long["n_trials"] == trials
+    assert long["command"] == (
+        "python experiments/grid_search.py --trials %d --space tiny "
+        "--study %s --seed %d --limit 150 --minutes-per-trial 0.1"
+        % (trials, name, seed))
+    assert long["study_dir"].endswith(name)
+    pngs = glob.glob(os.path.join(out, "search", "long", "surfaces_*.png"))
+    assert len(pngs) == len(long["surfaces"])
+    studies = made[1]["groups"]["search"]["studies"]
+    assert [s["study"] for s in studies] == [study["study"], name]
+    assert studies[1]["best_rmse_px"] == long["best"]["val_rmse_px"]
 
 
 def test_predictions_data(made, reference_net, split):
@@ -423,6 +447,16 @@ def test_occlusion_data(made):
     assert set(summary["compare"]) == {"black", "grey", "noise", "blur",
                                        "edge_free"}
     assert summary["maps"]["n_faces"] == smoke.occlusion_faces
+    # the censors at matched strength, scaled on the calibration faces
+    matched = json.load(open(os.path.join(out, "occlusion", "matched.json")))
+    assert matched["faces"] == smoke.calibration_faces
+    assert {r["censor"] for r in matched["rows"]} >= {"grey", "edge_free"}
+    grey = load_occlusion_maps(os.path.join(out, "occlusion",
+                                            "matched_grey.npz"))
+    assert len(grey) == smoke.matched_faces
+    assert grey.stride == smoke.matched_stride
+    written = made[1]["groups"]["occlusion"]["written"]
+    assert "occlusion/compare_censors_matched.png" in written  # PNG only
 
 
 def test_redraw_needs_neither_model_nor_data(made, monkeypatch):
@@ -461,11 +495,17 @@ def test_shipped_figures_are_the_full_budget():
     assert set(manifest["groups"]) == set(GROUPS)
     for group, entry in manifest["groups"].items():
         assert entry["budget"] == "full", group
-        if group == "search":  # drawn from a stored study: its record
-            study = json.load(open(os.path.join(REPO, "figures", "search",
-                                                "study.json")))
-            assert study["n_complete"] >= 3
-            continue
+        if group == "search":  # the main job's study and a longer one
+            for sub, trials in (("", 40), ("long", 100)):
+                study = json.load(open(os.path.join(
+                    REPO, "figures", "search", sub, "study.json")))
+                assert study["n_trials"] >= trials and study["n_complete"] >= 3
+                assert study["command"].startswith(
+                    "python experiments/grid_search.py"), sub
+            assert [s["command"] for s in entry["studies"]] == [
+                "python experiments/grid_search.py",
+                "python experiments/grid_search.py --trials 100 --study long "
+                "--seed 1"]
         assert "--budget full --only %s" % group in entry["command"], group
     for group in ("ablations", "depth"):
         entry = manifest["groups"][group]
@@ -484,7 +524,8 @@ def test_readme_shows_the_saved_figure_data():
     """The README's results tables are the ones in figures/ (made by
     python experiments/reproduce_figures.py), line for line."""
     readme = open(os.path.join(REPO, "README.md")).read()
-    for name in ("training.md", "ablations.md", "depth.md", "search.md"):
+    for name in ("training.md", "ablations.md", "depth.md", "search.md",
+                 "search_long.md"):
         table = open(os.path.join(REPO, "figures", name)).read()
         for line in table.splitlines():
             if line.startswith("|"):

@@ -47,8 +47,11 @@ def test_budget_note_says_faces_and_minutes():
     note = runs.budget_note({"name": "quick", "limit": 800,
                              "net_minutes": 1.2}, "net_minutes")
     assert "first 800 faces" in note and "1.2 min per run" in note
-    assert "all of training.csv" in runs.budget_note(
-        {"name": "full", "limit": None, "net_minutes": 25.0}, "net_minutes")
+    note = runs.budget_note({"name": "full", "limit": None,
+                             "net_minutes": 120.0, "patience": 25},
+                            "net_minutes")
+    assert "all of training.csv" in note and "120 min per run at most" in note
+    assert "after 25 epochs without a better validation loss" in note
 
 
 def test_slug_and_budget_args_are_kfkd_train_arguments():

@@ -25,7 +25,9 @@ class Budget(object):
     nets : tuple of str
         The nets of the training curves.
     net_minutes : float
-        Budget of each net's run (``kfkd train --max-minutes``).
+        Budget of each net's run (``kfkd train --max-minutes``); in the
+        full budget a cap that early stopping (``patience``) is expected to
+        come before.
     net_max_epochs : int
     ablation_params : tuple of str
         ``NAME=VALUE`` net hyperparameters of the ablated breeze (``--param``).
@@ -36,14 +38,18 @@ class Budget(object):
     search_space : str
         Space of the study run when no stored study exists.
     search_trials : int
-    search_minutes : float
-        Per-trial budget of that study.
+    search_minutes : float or None
+        Per-trial wall-clock cap of that study (None: its space's epochs).
     search_limit : int or None
         Faces for its trials.
     occlusion_faces, occlusion_stride : int
         Validation faces and stride (px) of the edge-free heat maps.
     compare_faces, compare_stride : int
         The same for the censor comparison (five censors).
+    matched_faces, matched_stride : int
+        The same for the censors at matched strength (0 faces: none),
+        scaled on the first ``calibration_faces`` validation faces
+        (:func:`kfkd.occlusion.run.compute_matched`).
     best_worst : int
         Faces in each row of the best/worst predictions.
     seeds : int
@@ -52,6 +58,10 @@ class Budget(object):
     depths : tuple of int
         Conv blocks of the depth study's breeze runs (``--param depth=D``),
         each with the ablations' arguments and minutes (a matched budget).
+    search_long : tuple
+        ``(study, trials, seed)`` of a longer study of the same space, run
+        (or resumed) in ``runs/<study>`` and drawn beside the first in
+        ``search/long/``; empty: none.
     """
 
     name: str
@@ -74,6 +84,10 @@ class Budget(object):
     best_worst: int = 6
     seeds: int = 1
     depths: tuple = ()
+    search_long: tuple = ()
+    matched_faces: int = 0
+    matched_stride: int = 2
+    calibration_faces: int = 32
 
     def to_dict(self):
         """JSON-ready dict of the settings."""
@@ -81,13 +95,16 @@ class Budget(object):
         d["nets"], d["ablation_params"] = list(self.nets), list(
             self.ablation_params)
         d["depths"] = list(self.depths)
+        d["search_long"] = list(self.search_long)
         return d
 
 
 #: Presets: ``smoke`` (tests, notebooks under test: seconds per run),
 #: ``quick`` (the whole reproduction in at most ~15 minutes on 2 cores) and
 #: ``full`` (real budgets: hours; the ablation and depth runs share their
-#: baseline, 3 seeds each: 30 runs of 15 minutes; the nets 5 of 20).
+#: baseline, 3 seeds each: 30 runs of 15 minutes; the nets 5 trained until
+#: early stopping, at most 2 hours each (on one core); the
+#: search: the main job's 40-trial study and a 100-trial one).
 BUDGETS = {
     "smoke": Budget("smoke", limit=150, nets=("net1", "net2"),
                     net_minutes=0.2, net_max_epochs=2,
@@ -96,7 +113,8 @@ BUDGETS = {
                     search_space="tiny", search_trials=2, search_minutes=0.1,
                     search_limit=150, occlusion_faces=2, occlusion_stride=12,
                     compare_faces=2, compare_stride=12, best_worst=3,
-                    depths=(1, 2)),
+                    depths=(1, 2), search_long=("figures-smoke-long", 2, 1),
+                    matched_faces=1, matched_stride=12, calibration_faces=2),
     "quick": Budget("quick", limit=800, nets=("net1", "net2", "net6",
                                                "breeze"),
                     net_minutes=1.2, net_max_epochs=200,
@@ -108,12 +126,14 @@ BUDGETS = {
                     depths=(2, 4)),
     "full": Budget("full", limit=None, nets=("net1", "net2", "net6",
                                               "breeze", "heatmap"),
-                   net_minutes=20.0, net_max_epochs=1000, ablation_params=(),
+                   net_minutes=120.0, net_max_epochs=1000, ablation_params=(),
                    ablation_minutes=15.0, ablation_max_epochs=1000,
-                   patience=25, search_space="default", search_trials=8,
-                   search_minutes=3.5, search_limit=None, occlusion_faces=16,
+                   patience=25, search_space="default", search_trials=40,
+                   search_minutes=None, search_limit=None, occlusion_faces=16,
                    occlusion_stride=2, compare_faces=8, compare_stride=4,
-                   seeds=3, depths=(2, 3, 4, 5, 6)),
+                   seeds=3, depths=(2, 3, 4, 5, 6),
+                   search_long=("long", 100, 1), matched_faces=8,
+                   matched_stride=2, calibration_faces=32),
 }
 
 

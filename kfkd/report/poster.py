@@ -52,8 +52,10 @@ def required_files(figures_dir):
     Returns
     -------
     dict
-        key -> path.  The search surface is the study's first surface
-        pair (``search/study.json``), if that file exists; ``systems``
+        key -> path.  The search surface is the first surface pair of
+        the longer study (``search/long/study.json``, ``study_long``) if
+        it was drawn, else of the main job's study (``search/study.json``),
+        if that file exists; ``systems``
         (the published systems' comparison, written by
         ``experiments/compare_systems.py --figures``) only if it exists.
     """
@@ -79,11 +81,16 @@ def required_files(figures_dir):
     optional = f("systems", "systems.csv")
     if os.path.isfile(optional):    # python experiments/compare_systems.py
         files["systems"] = optional
-    if os.path.isfile(files["study"]):
-        pairs = read_json(files["study"])["surfaces"]
+    longer = f("search", "long", "study.json")
+    shown = "search"                # the longer study's surface if drawn
+    if os.path.isfile(longer):
+        files["study_long"], shown = longer, os.path.join("search", "long")
+    if os.path.isfile(files.get("study_long", files["study"])):
+        pairs = read_json(files.get("study_long", files["study"]))[
+            "surfaces"]
         if pairs:
             x, y = pairs[0]
-            files["surface"] = f("search", "surfaces_%s_%s.png" % (
+            files["surface"] = f(shown, "surfaces_%s_%s.png" % (
                 x.split(".")[-1], y.split(".")[-1]))
     else:
         files["surface"] = f("search", "surfaces_*.png")
@@ -283,7 +290,8 @@ def build_poster(figures_dir, out_path, preview=True):
             "cannot build the poster: missing %s (run python "
             "experiments/reproduce_figures.py first)" % ", ".join(missing))
     data = {k: read_json(files[k]) for k in ("labels", "metrics", "layers",
-                                             "study", "occlusion")}
+                                             "study", "occlusion",
+                                             "study_long") if k in files}
     page = (PAGE_MM[0] / 25.4, PAGE_MM[1] / 25.4)
     with matplotlib.rc_context({"pdf.fonttype": 42, "font.size": 20}):
         fig = plt.figure(figsize=page)
@@ -388,13 +396,17 @@ def _lower_panels(fig, content, files, data):
                                 files["training_curves"])]
     parts["ablations"] = [_image(fig, content["ablations"],
                                  files["ablation_curves"])]
-    best = study["best"]
-    parts["search"] = _text_over_image(fig, content["search"], (
-        "Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
-        "%.2f px. A point per trial, a Gaussian-process fit over them." % (
-            study["study"], study["space"], study["n_trials"],
-            study["n_complete"], best["number"], best["val_rmse_px"])),
-        files["surface"], fontsize=18)
+    shown = data.get("study_long", study)
+    text = ("Study '%s' (space %s): %d trials, %d complete; best: trial %d, "
+            "%.2f px. A point per trial, a Gaussian-process fit over them."
+            % (shown["study"], shown["space"], shown["n_trials"],
+               shown["n_complete"], shown["best"]["number"],
+               shown["best"]["val_rmse_px"]))
+    if shown is not study:
+        text += " The main job's %d-trial study: best %.2f px." % (
+            study["n_trials"], study["best"]["val_rmse_px"])
+    parts["search"] = _text_over_image(fig, content["search"], text,
+                                       files["surface"], fontsize=18)
     top, bottom = _split(content["predictions"], 0.56)
     parts["predictions"] = [_image(fig, top, files["best_worst"]),
                             _image(fig, bottom, files["per_keypoint"])]

@@ -11,17 +11,20 @@ __all__ = ["reproduce", "COMMAND"]
 
 #: The command that remakes every group (``--budget NAME`` for another
 #: budget, ``--only GROUP`` for one group).
-COMMAND = "python experiments/reproduce_figures.py"
+COMMAND = store.COMMAND
 
 
 def _provenance(group, budget, result):
     """A group's manifest fields beyond its files: the budget, the seeds of
     its runs, the minutes of training behind it (the sum over its runs'
-    ``summary`` rows) and the command that remakes it."""
+    ``summary`` rows), the command that remakes it and, for the search
+    group, each study drawn with the command that made it."""
     command = "%s --budget %s --only %s" % (COMMAND, budget.name, group)
     if budget.name in BUDGETS and budget.seeds != BUDGETS[budget.name].seeds:
         command += " --seeds %d" % budget.seeds
     entry = {"budget": budget.name, "command": command}
+    if result.get("studies"):  # the search studies and their own commands
+        entry["studies"] = result["studies"]
     summary = result.get("summary")
     if summary is not None and "minutes" in summary:
         entry["training_minutes"] = round(float(summary["minutes"].sum()), 1)

@@ -2,8 +2,8 @@
 
 Every run is exactly a ``kfkd train`` command: its arguments are parsed
 with the command's own arguments (:func:`kfkd.options.add_train_arguments`)
-into a :class:`kfkd.config.TrainingConfig`.  Training imports Theano, so :func:`train_run` imports the trainer lazily:
-redrawing from saved files never imports Theano.
+into a :class:`kfkd.config.TrainingConfig`.  Training imports Theano, so
+:func:`train_run` imports the trainer lazily: redrawing never imports it.
 """
 import argparse
 import os
@@ -20,11 +20,11 @@ from . import store
 from ..plotting import save_figure
 from .training_plots import training_curves_figure
 
-__all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS",
-           "budget_args", "finished_run", "train_run", "parse_lane",
-           "run_set", "run_file", "slug", "histories", "curves_group",
-           "seeded_runs", "seed_spread", "spread_cell", "epochs_cell",
-           "budget_note", "runs_folder", "write_runs", "runs_note", "records_folder", "RECORD_FILES",
+__all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS", "budget_args",
+           "finished_run", "train_run", "parse_lane", "run_set", "run_file",
+           "slug", "histories", "curves_group", "seeded_runs", "seed_spread",
+           "spread_cell", "epochs_cell", "budget_note", "runs_folder",
+           "write_runs", "runs_note", "records_folder", "RECORD_FILES",
            "keep_record"]
 
 
@@ -36,8 +36,8 @@ __all__ = ["NET_TRAIN_ARGS", "ABLATION_BASE_ARGS", "ABLATIONS",
 #: Lasagne's own pooling and dropout layers (``--engine stock``): with
 #: kfkd's (``custom``) it stayed at the mean shape (4.23 px) for all 28
 #: epochs of its 20 minutes and for 7 epochs at Nesterov 0.03, where the
-#: stock layers left it at epoch 3 (3.07 px after 5 epochs); the cause is
-#: not found (``logs/figures-full/net6-custom.log``).
+#: stock layers left it at epoch 3 (3.07 px after 5 epochs); cause not found
+#: (``logs/figures-full/net6-custom.log``).
 NET_TRAIN_ARGS = {
     "net1": ["--update", "nesterov", "--lr", "0.01", "--momentum", "0.9",
              "--no-augment"],
@@ -117,10 +117,6 @@ def _parse_train_args(argv):
     return parser.parse_args(argv)
 
 
-def _command(argv):
-    return "kfkd train " + " ".join(shlex.quote(a) for a in argv)
-
-
 def finished_run(name, argv, model_dir, n_train, n_val):
     """The row and history of a finished run of ``argv`` already in
     ``model_dir``, or None.
@@ -159,7 +155,7 @@ def finished_run(name, argv, model_dir, n_train, n_val):
         "stopped_by": metrics["stopped_by"],
         "n_params": int(spec["n_params"]),
         "n_train": int(n_train), "n_val": int(n_val),
-        "command": _command(argv),
+        "command": "kfkd train " + shlex.join(argv),
     }, history.to_dict("records")
 
 
@@ -394,16 +390,18 @@ def epochs_cell(row):
 
 
 def budget_note(budget_dict, minutes_key):
-    """One sentence on a saved budget: faces, split and minutes per run."""
+    """One sentence on a saved budget: faces, split, minutes per run and the
+    early-stopping patience."""
     limit = budget_dict.get("limit")
     faces = ("all of training.csv" if limit in (None, "") else
              "the first %d faces of training.csv" % int(limit))
+    stop = ("" if budget_dict.get("patience") is None else
+            ", early stopping after %d epochs without a better validation "
+            "loss (`--patience`)" % int(budget_dict["patience"]))
     return ("Budget `%s`: %s (the grouped 80/20 train/validation split: "
             "whole groups of likely the same person), %.4g min per "
-            "run (`kfkd train --max-minutes`)."
-            % (budget_dict["name"], faces, budget_dict[minutes_key]))
-
-
+            "run at most (`kfkd train --max-minutes`)%s."
+            % (budget_dict["name"], faces, budget_dict[minutes_key], stop))
 
 
 def seeded_runs(variants, base, seeds):

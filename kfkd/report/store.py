@@ -13,9 +13,9 @@ from ..data import resolve_data_dir
 from ..splits import load_split
 from ..fileio import atomic_write
 
-__all__ = ["REPO", "DEFAULT_STUDY_DIR", "split", "load_model", "folder",
-           "save_npz", "load_npz", "write_csv", "write_text", "rel", "rel_to",
-           "need", "markdown_table"]
+__all__ = ["REPO", "DEFAULT_STUDY_DIR", "COMMAND", "split", "load_model",
+           "folder", "save_npz", "load_npz", "write_csv", "write_text", "rel",
+           "rel_to", "need", "markdown_table"]
 
 #: The repository folder (figures/, runs/ and models/ live here).
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -23,6 +23,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 
 #: The main job's study (``make search`` / ``python experiments/grid_search.py``).
 DEFAULT_STUDY_DIR = os.path.join(REPO, "runs", "default")
+
+#: The command that remakes every figure group (``--budget NAME`` for
+#: another budget, ``--only GROUP`` for one group).
+COMMAND = "python experiments/reproduce_figures.py"
 
 _SPLITS = {}
 

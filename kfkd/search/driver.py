@@ -203,6 +203,10 @@ class Driver(object):
             study = open_study(storage, self.study_name, self.space,
                                self.seed, heartbeat_seconds=self.heartbeat)
             study.set_user_attr("n_trials", self.n_trials)  # for --join
+            # the faces and the wall-clock cap, for the command that made it
+            # (kfkd.search.results.study_command)
+            study.set_user_attr("limit", self.limit)
+            study.set_user_attr("minutes", self.minutes)
             # the rungs every worker rebuilds the pruner from
             record_rungs(study, self.space.rungs)
             self._opened = (storage, study)

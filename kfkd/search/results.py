@@ -18,7 +18,10 @@ from .space import study_space
 
 __all__ = ["results_frame", "best_trial", "log_scaled_keys", "sampled_keys",
            "best_summary", "importances", "best_trials_markdown",
-           "write_outputs"]
+           "write_outputs", "study_command", "SEARCH_COMMAND"]
+
+#: The main job's command (``kfkd search``'s options follow it).
+SEARCH_COMMAND = "python experiments/grid_search.py"
 
 
 def _last_value(trial):
@@ -106,6 +109,44 @@ def sampled_keys(study, space):
             keys.setdefault(key, None)
     return [k for k in keys
             if k not in space.fixed and k not in ("seed", "max_minutes")]
+
+
+def study_command(study):
+    """The command that makes (or resumes) ``study``: the main job with
+    the options that differ from their defaults.
+
+    Built from what the study records: its name, space, seed, number of
+    trials and, for studies made since they were recorded, the face limit
+    and the per-trial minutes (absent: the defaults, none).
+
+    Returns
+    -------
+    str
+        E.g. ``python experiments/grid_search.py --trials 100 --study long
+        --seed 1``.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> study = optuna.create_study(study_name="long")
+    >>> for key, value in {"space_name": "default", "seed": 1,
+    ...                    "n_trials": 100}.items():
+    ...     study.set_user_attr(key, value)
+    >>> study_command(study)
+    'python experiments/grid_search.py --trials 100 --study long --seed 1'
+    """
+    attrs = study.user_attrs
+    space = attrs.get("space_name", "default")
+    options = [("--trials", attrs.get("n_trials"), 40),
+               ("--space", space, "default"),
+               ("--study", study.study_name, space),
+               ("--seed", attrs.get("seed"), 0),
+               ("--limit", attrs.get("limit"), None),
+               ("--minutes-per-trial", attrs.get("minutes"), None)]
+    return " ".join([SEARCH_COMMAND] + ["%s %s" % (flag, value)
+                                        for flag, value, default in options
+                                        if value is not None
+                                        and value != default])
 
 
 def importances(study, space, frame=None):

@@ -1,6 +1,7 @@
 """The ``occlusion`` figure group: occlusion heat maps of validation faces
 and the censor comparison, computed and drawn by :mod:`kfkd.occlusion.run`
 (the same files as ``kfkd occlusion``)."""
+import glob
 import os
 
 from ...fileio import read_json
@@ -13,6 +14,10 @@ __all__ = ["NAME", "run", "occlusion"]
 #: The group's name (:data:`kfkd.report.groups.GROUPS`).
 NAME = "occlusion"
 
+#: What the censors at matched strength leave in the folder (patterns).
+MATCHED_FILES = ("matched_*.npz", "matched.json", "edge_energy.md",
+                 "compare_censors_matched.*")
+
 
 def occlusion(out_dir, budget="quick", redraw=False, model=None,
               data_dir=None, censor="edge_free", patch=12, verbose=True):
@@ -22,11 +27,14 @@ def occlusion(out_dir, budget="quick", redraw=False, model=None,
     ``budget.occlusion_faces`` validation faces with ``censor`` at stride
     ``budget.occlusion_stride``, and the aggregate maps of every censor of
     :data:`kfkd.occlusion.CENSORS` on the first ``budget.compare_faces`` at
-    ``budget.compare_stride``.  Writes into ``occlusion/`` the same files as
-    ``kfkd occlusion`` (:mod:`kfkd.occlusion.run`: ``occlusion_<censor>.npz``
-    / ``.json``, ``compare_<censor>.npz``; figures ``face<i>_<censor>``,
-    ``overview_<censor>``, ``compare_censors``), so either can redraw the
-    other's.
+    ``budget.compare_stride``; with ``budget.matched_faces``, the censors
+    at matched strength too (scaled on ``budget.calibration_faces``).
+    Writes into ``occlusion/`` the same files as ``kfkd occlusion``
+    (:mod:`kfkd.occlusion.run`: ``occlusion_<censor>.npz`` / ``.json``,
+    ``compare_<censor>.npz``, ``matched_<censor>.npz``, ``matched.json``,
+    ``edge_energy.md``; figures ``face<i>_<censor>``, ``overview_<censor>``,
+    ``compare_censors``, ``compare_censors_matched``), so either can redraw
+    the other's.
 
     Returns
     -------
@@ -45,6 +53,15 @@ def occlusion(out_dir, budget="quick", redraw=False, model=None,
             budget.compare_faces, budget.compare_stride, progress=verbose,
             extra={"model": store.rel(model.folder or ""),
                    "budget": budget.to_dict()})
+        if budget.matched_faces:
+            written += occlusion_run.compute_matched(
+                model, val, float(train.images.mean()), folder, patch,
+                budget.matched_faces, budget.matched_stride,
+                budget.calibration_faces, progress=verbose)
+        else:                       # none of another model's beside these
+            for old in MATCHED_FILES:
+                for path in glob.glob(os.path.join(folder, old)):
+                    os.unlink(path)
     summary_path = os.path.join(folder, "occlusion_%s.json" % censor)
     store.need(os.path.join(folder, "occlusion_%s.npz" % censor),
                summary_path)
