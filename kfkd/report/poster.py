@@ -82,16 +82,16 @@ def required_files(figures_dir):
     if os.path.isfile(optional):    # python experiments/compare_systems.py
         files["systems"] = optional
     longer = f("search", "long", "study.json")
-    shown = "search"                # the longer study's surface if drawn
     if os.path.isfile(longer):
-        files["study_long"], shown = longer, os.path.join("search", "long")
-    if os.path.isfile(files.get("study_long", files["study"])):
-        pairs = read_json(files.get("study_long", files["study"]))[
-            "surfaces"]
+        files["study_long"] = longer
+    shown = files.get("study_long", files["study"])  # the longer if drawn
+    if os.path.isfile(shown):
+        pairs = read_json(shown)["surfaces"]
         if pairs:
             x, y = pairs[0]
-            files["surface"] = f(shown, "surfaces_%s_%s.png" % (
-                x.split(".")[-1], y.split(".")[-1]))
+            files["surface"] = os.path.join(
+                os.path.dirname(shown), "surfaces_%s_%s.png" % (
+                    x.split(".")[-1], y.split(".")[-1]))
     else:
         files["surface"] = f("search", "surfaces_*.png")
     return files

@@ -103,7 +103,8 @@ def _draw(folder, table, redraw):
 
 def _run_study(budget, name, trials, seed, runs_dir, data_dir, verbose):
     """Run (or resume: nothing to do when it is finished) study ``name`` of
-    ``budget.search_space`` in ``runs_dir/name``; (study, space)."""
+    ``budget.search_space`` in ``runs_dir/name``; ((study, space), its
+    folder)."""
     space = search.load_space(budget.search_space)
     search.Driver(space, name, trials, search.default_devices(), runs_dir,
                   data_dir=data_dir, limit=budget.search_limit,
