@@ -9,7 +9,12 @@ matplotlib.use("Agg")
 from .fileio import atomic_path  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-__all__ = ["plt", "save_figure", "face", "points", "face_rows"]
+__all__ = ["plt", "save_figure", "face", "points", "face_rows",
+           "METADATA"]
+
+#: ``savefig`` metadata per format: no creation date in a PDF, so that
+#: redrawing the same data writes the same bytes.
+METADATA = {"pdf": {"CreationDate": None}}
 
 
 def save_figure(fig, path_prefix, formats=("png", "pdf"), dpi=120):
@@ -27,13 +32,15 @@ def save_figure(fig, path_prefix, formats=("png", "pdf"), dpi=120):
     -------
     list of str
         The written paths.  Each file is written to a temporary name and
-        renamed, so no half-written figure is ever left behind.
+        renamed, so no half-written figure is ever left behind; the same
+        figure gives the same bytes (:data:`METADATA`).
     """
     paths = []
     for fmt in formats:
         path = "%s.%s" % (path_prefix, fmt)
         with atomic_path(path, suffix="." + fmt) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
+                        metadata=METADATA.get(fmt))
         paths.append(path)
     plt.close(fig)
     return paths

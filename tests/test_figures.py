@@ -404,6 +404,30 @@ def test_search_data(made):
     assert studies[1]["best_rmse_px"] == long["best"]["val_rmse_px"]
 
 
+def test_search_without_longer_study_removes_the_old_one(made, tmp_path,
+                                                         data_dir):
+    """A budget without a longer study takes the finished first study and
+    leaves no longer study of another budget in its folder."""
+    import dataclasses
+    import shutil
+    from kfkd.report.groups import search as search_group
+    out, root = made[0], os.path.dirname(made[0])
+    copy = str(tmp_path / "figures")
+    shutil.copytree(os.path.join(out, "search"),
+                    os.path.join(copy, "search"))
+    shutil.copy(os.path.join(out, "search_long.md"), copy)
+    budget = dataclasses.replace(report.BUDGETS["smoke"], search_long=())
+    found = search_group.search_surfaces(
+        copy, budget, study_dir=os.path.join(root, "no-study"),
+        runs_dir=os.path.join(root, "runs"), data_dir=data_dir,
+        verbose=False)
+    assert not os.path.exists(os.path.join(copy, "search", "long"))
+    assert not os.path.exists(os.path.join(copy, "search_long.md"))
+    assert [s["study"] for s in found["studies"]] == ["figures-smoke"]
+    before = json.load(open(os.path.join(out, "search", "study.json")))
+    assert found["study"]["best"] == before["best"]
+
+
 def test_predictions_data(made, reference_net, split):
     out = made[0]
     metrics = json.load(open(os.path.join(out, "predictions",
@@ -461,8 +485,12 @@ def test_occlusion_data(made):
 
 def test_redraw_needs_neither_model_nor_data(made, monkeypatch):
     """--redraw draws every figure again from the saved files alone, pixel
-    for pixel (PNG bytes) the same."""
+    for pixel (PNG bytes) the same, and the same PDF bytes (no creation
+    date), so a redraw leaves a checkout unmodified."""
     out, _, pngs = made
+    pdfs = {path: open(path, "rb").read() for path in glob.glob(
+        os.path.join(out, "**", "*.pdf"), recursive=True)}
+    assert pdfs
     import kfkd.model
 
     def forbidden(*args, **kwargs):
@@ -474,7 +502,7 @@ def test_redraw_needs_neither_model_nor_data(made, monkeypatch):
     for path in pngs:
         os.unlink(path)
     report.reproduce(out, "smoke", GROUPS, redraw=True, verbose=False)
-    for path, data in pngs.items():
+    for path, data in list(pngs.items()) + list(pdfs.items()):
         assert open(path, "rb").read() == data, path
 
 

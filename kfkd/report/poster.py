@@ -32,7 +32,7 @@ import pandas as pd
 from ..fileio import atomic_write, read_json, write_json
 from .architecture_plots import draw_architecture
 from .runs import spread_cell
-from ..plotting import plt
+from ..plotting import METADATA, plt
 from .poster_layout import (BAR, FOOTER_BOX, PAGE_MM, PANELS, TITLE_BOX,
                             Panel, content_boxes, extent, layout_problems)
 
@@ -425,7 +425,7 @@ def _save(fig, out_path, preview):
     ``out_path`` without its extension."""
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with atomic_write(out_path, "wb") as f:
-        fig.savefig(f, format="pdf")
+        fig.savefig(f, format="pdf", metadata=METADATA["pdf"])
     base = os.path.splitext(out_path)[0]
     if preview:
         with atomic_write(base + ".png", "wb") as f:

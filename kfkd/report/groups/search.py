@@ -3,6 +3,7 @@ stored random-search study (or of a small study run for them), and of a
 longer study beside it."""
 import glob
 import os
+import shutil
 
 import optuna
 import pandas as pd
@@ -13,8 +14,8 @@ from .. import store
 from ..budget import get_budget
 from ...search.plots import search_surfaces as draw_surfaces
 from ...search.response import param_importances
-from ...search.results import (best_trials_markdown, sampled_keys,
-                                study_command)
+from ...search.results import (best_summary, best_trials_markdown,
+                                sampled_keys, study_command)
 
 __all__ = ["NAME", "run", "search_surfaces"]
 
@@ -57,21 +58,25 @@ def _record(folder, found, source, study_dir, command, budget):
     csv_path, js = (os.path.join(folder, f) for f in ("results.csv",
                                                       "study.json"))
     store.write_csv(csv_path, frame)
-    done = frame[frame.state == "COMPLETE"]
-    best = done.loc[done.val_rmse_px.idxmin()]
+    best = best_summary(study, space)      # the main job's best.json too
     write_json(js, {
         "study": study.study_name, "study_dir": store.rel(study_dir),
         "source": source, "command": command, "space": space.name,
         "surfaces": [list(p) for p in space.surfaces],
         "log_keys": sorted(search.log_scaled_keys(study)),
         "sampled_keys": sampled_keys(study, space),
-        "n_trials": int(len(frame)), "n_complete": int(len(done)),
-        "best": {"number": int(best.number),
-                 "val_rmse_px": float(best.val_rmse_px),
-                 "config": study.trials[int(best.number)].user_attrs.get(
-                     "config")},
+        "n_trials": best["n_trials"], "n_complete": best["n_complete"],
+        "best": {k: best[k] for k in ("number", "val_rmse_px", "config")},
         "budget": budget.to_dict() if source == "ran" else None})
     return [csv_path, js]
+
+
+def _remove_long(long_folder, table):
+    """Remove a longer study's folder and table left by another budget."""
+    if os.path.isdir(long_folder):
+        shutil.rmtree(long_folder)
+    if os.path.isfile(table):
+        os.unlink(table)
 
 
 def _draw(folder, table, redraw):
@@ -130,7 +135,8 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
     ``search/`` and ``search.md``.  A budget with ``search_long`` adds a
     longer study of the same space, run or resumed in ``runs_dir/<name>``
     (what ``python experiments/grid_search.py --trials N --study NAME
-    --seed S`` makes), drawn into ``search/long/`` and ``search_long.md``.
+    --seed S`` makes), drawn into ``search/long/`` and ``search_long.md``;
+    a budget without one removes those left by another budget.
 
     Each study's folder holds ``results.csv``
     (:func:`kfkd.search.results_frame`), ``study.json`` (study, the command
@@ -179,6 +185,9 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
             written += _record(store.folder(folder, "long"),
                                found, "ran", long_dir,
                                study_command(found[0]), budget)
+        else:                       # one folder never mixes two budgets
+            _remove_long(long_folder, os.path.join(out_dir,
+                                                   "search_long.md"))
     drawn, info = _draw(folder, os.path.join(out_dir, "search.md"), redraw)
     written += drawn
     studies = [info]
