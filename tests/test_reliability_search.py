@@ -356,9 +356,14 @@ def test_sigkilled_driver_workers_record_and_exit_quietly(tmp_path):
     study_dir = str(tmp_path / "stalled")
     running = wait_running(study_dir, "stalled", 2)
     driver.kill()
-    # the workers hold the pipes: EOF means both exited
+    # the workers hold the pipes: EOF means both let go of them (a worker
+    # may close them before it has recorded its trial and exited)
     _, err = driver.communicate(timeout=60)
     assert "Traceback" not in err and "Exception ignored" not in err, err
+    deadline = time.monotonic() + 60
+    while (any(pid_alive(t.user_attrs["pid"]) for t in running)
+           and time.monotonic() < deadline):
+        time.sleep(0.1)
     for t in running:
         assert not pid_alive(t.user_attrs["pid"])
     study = search.open_study(search.open_storage(None, study_dir), "stalled")

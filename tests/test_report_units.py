@@ -54,6 +54,25 @@ def test_budget_note_says_faces_and_minutes():
     assert "after 25 epochs without a better validation loss" in note
 
 
+def test_poster_budget_text_says_the_cap_and_the_patience(tmp_path):
+    from kfkd.report import poster
+    for group, budget in (("training", {"name": "full", "limit": None,
+                                        "net_minutes": 120.0,
+                                        "patience": 25}),
+                          ("ablations", {"name": "quick", "limit": 800,
+                                         "ablation_minutes": 1.5,
+                                         "seeds": 3})):
+        (tmp_path / group).mkdir()
+        write_json(str(tmp_path / group / "budget.json"), budget)
+    files = {"training_curves": str(tmp_path / "training" / "c.png"),
+             "ablation_curves": str(tmp_path / "ablations" / "c.png"),
+             "depth": str(tmp_path / "depth" / "d.png")}  # no budget.json
+    assert poster._budget_text(files) == (
+        "Nets: budget 'full', all faces, 120 min per run at most, "
+        "patience 25, 1 seed; ablations: budget 'quick', first 800 faces, "
+        "1.5 min per run at most, 3 seeds.")
+
+
 def test_slug_and_budget_args_are_kfkd_train_arguments():
     assert runs.slug("no L1/L2") == "no_L1_L2"
     args = runs.budget_args(BUDGETS["smoke"], 0.2, 2)

@@ -137,8 +137,10 @@ def _budget_text(files):
         faces = ("all faces" if b.get("limit") is None else
                  "first %d faces" % b["limit"])
         seeds = b.get("seeds", 1) if seeded else 1
-        return "%s: budget '%s', %s, %.4g min per run, %d seed%s" % (
-            what, b["name"], faces, b[minutes], seeds,
+        stop = (", patience %d" % b["patience"]
+                if b.get("patience") else "")
+        return "%s: budget '%s', %s, %.4g min per run at most%s, %d seed%s" % (
+            what, b["name"], faces, b[minutes], stop, seeds,
             "s" if seeds > 1 else "")
     parts = [one(os.path.dirname(files["training_curves"]), "net_minutes",
                  "Nets", seeded=False)]
