@@ -5,7 +5,9 @@ without pickle, Markdown) atomically and draws its figures from those saved
 files; this module holds those readers and writers, the repository paths,
 and the two inputs a group may load (the data split and a model).
 """
+import glob
 import os
+import shutil
 
 import numpy as np
 
@@ -15,7 +17,7 @@ from ..fileio import atomic_write
 
 __all__ = ["REPO", "DEFAULT_STUDY_DIR", "COMMAND", "split", "load_model",
            "folder", "save_npz", "load_npz", "write_csv", "write_text", "rel",
-           "rel_to", "need", "markdown_table"]
+           "rel_to", "need", "remove_stale", "markdown_table"]
 
 #: The repository folder (figures/, runs/ and models/ live here).
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -107,6 +109,18 @@ def need(*paths):
         if not os.path.isfile(p):
             raise FileNotFoundError("%s: no such file; run the figure group "
                                     "without --redraw first" % p)
+
+
+def remove_stale(folder, patterns):
+    """Remove what matches ``patterns`` (globs relative to ``folder``;
+    files or whole folders): outputs another budget or model left that this
+    run does not make, so that one folder never mixes two of them."""
+    for pattern in patterns:
+        for path in glob.glob(os.path.join(folder, pattern)):
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
 
 
 def markdown_table(frame, columns, formats=None):

@@ -1,7 +1,6 @@
 """The ``occlusion`` figure group: occlusion heat maps of validation faces
 and the censor comparison, computed and drawn by :mod:`kfkd.occlusion.run`
 (the same files as ``kfkd occlusion``)."""
-import glob
 import os
 
 from ...fileio import read_json
@@ -59,9 +58,7 @@ def occlusion(out_dir, budget="quick", redraw=False, model=None,
                 budget.matched_faces, budget.matched_stride,
                 budget.calibration_faces, progress=verbose)
         else:                       # none of another model's beside these
-            for old in MATCHED_FILES:
-                for path in glob.glob(os.path.join(folder, old)):
-                    os.unlink(path)
+            store.remove_stale(folder, MATCHED_FILES)
     summary_path = os.path.join(folder, "occlusion_%s.json" % censor)
     store.need(os.path.join(folder, "occlusion_%s.npz" % censor),
                summary_path)

@@ -3,7 +3,6 @@ stored random-search study (or of a small study run for them), and of a
 longer study beside it."""
 import glob
 import os
-import shutil
 
 import optuna
 import pandas as pd
@@ -69,14 +68,6 @@ def _record(folder, found, source, study_dir, command, budget):
         "best": {k: best[k] for k in ("number", "val_rmse_px", "config")},
         "budget": budget.to_dict() if source == "ran" else None})
     return [csv_path, js]
-
-
-def _remove_long(long_folder, table):
-    """Remove a longer study's folder and table left by another budget."""
-    if os.path.isdir(long_folder):
-        shutil.rmtree(long_folder)
-    if os.path.isfile(table):
-        os.unlink(table)
 
 
 def _draw(folder, table, redraw):
@@ -185,9 +176,9 @@ def search_surfaces(out_dir, budget="quick", redraw=False, study_dir=None,
             written += _record(store.folder(folder, "long"),
                                found, "ran", long_dir,
                                study_command(found[0]), budget)
-        else:                       # one folder never mixes two budgets
-            _remove_long(long_folder, os.path.join(out_dir,
-                                                   "search_long.md"))
+        else:                       # none of another budget's
+            store.remove_stale(out_dir, (os.path.join("search", "long"),
+                                         "search_long.md"))
     drawn, info = _draw(folder, os.path.join(out_dir, "search.md"), redraw)
     written += drawn
     studies = [info]
