@@ -17,10 +17,12 @@ import os
 
 from . import nets, peer
 from .data import find_file, load_training
-from .timing import FACES, measure_net, measure_twin, profile_train_step
+from .timing import (FACES, measure_net, measure_twin, profile_train_step,
+                     subnormal_state_steps)
 
 __all__ = ["benchmark", "format_table", "format_peer_table", "run",
-           "COLUMNS", "PEER_COLUMNS", "PEER_MEASURES"]
+           "run_subnormals", "subnormals_main", "COLUMNS", "PEER_COLUMNS",
+           "PEER_MEASURES"]
 
 #: Table columns: (key of :func:`measure_net`'s dict, header, format).
 COLUMNS = (
@@ -235,3 +237,58 @@ def run(nets_text, batches, batch_size, data_dir=None, peer_name=None,
             _print_profile(row["net"], faces, batch_size, row["engine"])
     print("load average (1 min) at end: %.2f" % os.getloadavg()[0])
     return rows
+
+
+def run_subnormals(net="net6", engine="stock", steps=10, batch_size=32,
+                   data_dir=None):
+    """Print what subnormal Adam accumulators cost a training step of
+    ``net`` (:func:`kfkd.timing.subnormal_state_steps`, on the first
+    :data:`FACES` faces of training.csv), without and with subnormals
+    flushed (:mod:`kfkd.denormals`); -> the measured row.
+
+    Raises
+    ------
+    kfkd.data.DataNotFoundError, kfkd.data.DataError
+        No training.csv, or a bad one.
+    """
+    faces = load_training(find_file("training.csv", data_dir),
+                          verbose=False).subset(slice(0, FACES))
+    row = subnormal_state_steps(net, faces, steps, batch_size, engine=engine)
+    print("%s (%s engine): %d parameters, %d Adam accumulator elements, "
+          "batch %d, median of %d steps; load average (1 min) %.2f" % (
+              net, engine, row["n_params"], row["n_accumulators"],
+              batch_size, steps, os.getloadavg()[0]))
+    for suffix, label in (("", "as the process starts"),
+                          ("_flushed", "subnormals flushed")):
+        zero, sub = row["zero" + suffix], row["subnormal" + suffix]
+        print("  %-22s accumulators zero %.3f s/step, subnormal %.3f "
+              "s/step: x%.2f" % (label, zero, sub, sub / zero))
+    return row
+
+
+def subnormals_main(argv=None):
+    """``experiments/benchmark_denormals.py``: options, then
+    :func:`run_subnormals`; -> exit status (2 and one line on bad data)."""
+    import argparse
+    import sys
+
+    from .checks import positive_int
+    from .data import DataError, DataNotFoundError
+
+    parser = argparse.ArgumentParser(
+        prog="benchmark_denormals.py", description="seconds per Adam step "
+        "with the accumulators at zero and subnormal, without and with "
+        "subnormals flushed to zero")
+    parser.add_argument("--net", default="net6", choices=sorted(nets.NETS))
+    parser.add_argument("--engine", default="stock", choices=nets.ENGINES)
+    parser.add_argument("--steps", type=positive_int, default=10)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
+    parser.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
+    args = parser.parse_args(argv)
+    try:
+        run_subnormals(args.net, args.engine, args.steps, args.batch_size,
+                       args.data_dir)
+    except (DataError, DataNotFoundError) as e:
+        print("%s: error: %s" % (parser.prog, e), file=sys.stderr)
+        return 2
+    return 0

@@ -28,7 +28,8 @@ from .devices import check_devices
 from .errors import (DeviceUnavailableError, ModelError, SearchError,
                      UsageError)
 from .fileio import check_output_folder, read_json
-from .resume import STATE_FILE, StateError, has_state, load_state
+from .resume import (STATE_FILE, StateError, capped_at, has_state,
+                     load_state)
 from .occlusion import command as occlusion_command
 from .imm import command as imm_command
 from .pipeline import command as pipeline_command
@@ -252,9 +253,13 @@ def _check_train(args):
     if args.resume:
         _check_resume(args, config)
     elif has_state(args.out) and not args.overwrite:
-        raise UsageError("--out %s: holds an interrupted run (%s); pass "
-                         "--resume to go on with it or --overwrite to "
-                         "replace it" % (args.out, STATE_FILE))
+        cap = capped_at(args.out)
+        raise UsageError("--out %s: holds %s (%s); pass --resume%s to go on "
+                         "with it or --overwrite to replace it" % (
+                             args.out, "an interrupted run" if cap is None
+                             else "a run stopped by its --max-minutes %g"
+                             % cap, STATE_FILE, "" if cap is None else
+                             " with a larger --max-minutes"))
     else:
         # a model folder: not a file, and not another model unless
         # --overwrite
@@ -270,9 +275,15 @@ def _check_resume(args, config):
         raise UsageError("--resume with --overwrite: choose one")
     if has_state(args.out):
         try:
-            load_state(args.out, config.to_training(), faces=None)
+            state = load_state(args.out, config.to_training(), faces=None)
         except ValueError as e:
             raise UsageError("--resume: %s" % e)
+        cap = capped_at(args.out)
+        if cap is not None and state.training.get("max_minutes") == \
+                config.max_minutes:
+            raise UsageError("--resume: --out %s: its run was stopped by "
+                             "its --max-minutes %g; give a larger "
+                             "--max-minutes to go on" % (args.out, cap))
     elif os.path.isdir(args.out) and os.listdir(args.out):
         raise UsageError("--resume: --out %s holds no interrupted run (no "
                          "%s)%s" % (args.out, STATE_FILE, (

@@ -89,8 +89,9 @@ def add_train_arguments(parser):
                         "the model (or anything else) already in --out")
     parser.add_argument("--resume", action="store_true", help="go on with "
                         "the interrupted run in --out (its resume.npz, "
-                        "same settings) where it stopped; start it if --out "
-                        "holds none")
+                        "same settings) where it stopped, or extend a run "
+                        "its --max-minutes stopped (a larger "
+                        "--max-minutes); start it if --out holds none")
     add_split_options(parser)
     add_options(parser)
     parser.add_argument("--quiet", action="store_true",

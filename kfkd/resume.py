@@ -7,11 +7,13 @@ function reads or updates (the parameters, the optimiser's accumulators,
 batch-norm running averages, the dropout step), the best epoch's
 parameters, the shuffling generator's state, the per-epoch history and the
 seconds trained.  The final save of a finished run replaces the folder
-without it, so a folder holding it holds an interrupted run.  ``kfkd train
---resume`` (and the figure runs, :func:`kfkd.report.runs.train_run`) go on
-from the last epoch saved: the learning rate of ``cosine-time``, the
-``--max-minutes`` budget and early stopping's patience count the seconds and
-epochs trained before the interruption.
+without it, except after a run stopped by its ``--max-minutes``: that one
+keeps it, so that a larger cap can extend the run (:func:`cap_raised`).  A
+folder holding it holds a run that can go on.  ``kfkd train --resume`` (and
+the figure runs, :func:`kfkd.report.runs.train_run`) go on from the last
+epoch saved: the learning rate of ``cosine-time``, the ``--max-minutes``
+budget and early stopping's patience count the seconds and epochs trained
+before the interruption.
 
 No Theano here: the trainer hands over and takes back plain arrays.
 
@@ -34,10 +36,12 @@ import os
 
 import numpy as np
 
-from .fileio import atomic_path
+from .fileio import atomic_path, read_json
 
 __all__ = ["STATE_FILE", "TrainingState", "StateError", "save_state",
-           "load_state", "has_state", "capture_state", "restore_state"]
+           "load_state", "has_state", "cap_raised", "capped_at",
+           "capture_state",
+           "restore_state"]
 
 #: The state of an interrupted run, in its model folder.
 STATE_FILE = "resume.npz"
@@ -126,10 +130,54 @@ def _same(a, b):
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def cap_raised(saved, training):
+    """True when the settings ``training`` (model.json's ``training``) are
+    ``saved`` with a larger ``max_minutes``, or none, and nothing else
+    changed, and the cap is only a stop: not with ``lr_schedule``
+    ``'cosine-time'``, which anneals over it.  A run of ``saved`` is then
+    the run of ``training`` up to where the smaller cap stopped it: its
+    state goes on under ``training`` (:func:`load_state`), and a run of
+    ``saved`` that stopped before its cap (early stopping, the epochs) is
+    the whole run of ``training`` (:func:`kfkd.report.runs.finished_run`).
+
+    Examples
+    --------
+    >>> cap_raised({"net": "net6", "max_minutes": 120.0},
+    ...            {"net": "net6", "max_minutes": 360.0})
+    True
+    >>> cap_raised({"net": "net6", "max_minutes": 120.0},
+    ...            {"net": "net2", "max_minutes": 360.0})
+    False
+    """
+    before, after = saved.get("max_minutes"), training.get("max_minutes")
+    if before is None or "cosine-time" in (saved.get("lr_schedule"),
+                                           training.get("lr_schedule")):
+        return False
+    if after is not None and after <= before:
+        return False
+    return _same(dict(saved, max_minutes=None),
+                 dict(training, max_minutes=None))
+
+
+def capped_at(folder):
+    """The ``max_minutes`` that stopped the finished run in ``folder`` (its
+    ``metrics.json`` records ``stopped_by: max_minutes``, its
+    ``model.json`` the cap), or None: no such run there."""
+    try:
+        if read_json(os.path.join(folder, "metrics.json")).get(
+                "stopped_by") != "max_minutes":
+            return None
+        return float(read_json(os.path.join(folder, "model.json"))[
+            "training"]["max_minutes"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def load_state(folder, training, faces, split=None):
-    """The state in ``folder`` of a run with settings ``training`` on
-    ``faces`` (training, validation; None: not checked) of the validation
-    ``split`` (None: not checked), or None when ``folder`` holds none.
+    """The state in ``folder`` of a run with settings ``training`` (or the
+    same with a larger ``max_minutes``: :func:`cap_raised`) on ``faces``
+    (training, validation; None: not checked) of the validation ``split``
+    (None: not checked), or None when ``folder`` holds none.
 
     Raises
     ------
@@ -148,7 +196,8 @@ def load_state(folder, training, faces, split=None):
             keys = f["rng_keys"]
     except (OSError, KeyError, ValueError) as e:
         raise StateError("%s: not a training state (%s)" % (path, e))
-    if not _same(meta["training"], training):
+    if not (_same(meta["training"], training)
+            or cap_raised(meta["training"], training)):
         changed = sorted(k for k in set(training) | set(meta["training"])
                          if not _same(training.get(k),
                                       meta["training"].get(k)))

@@ -20,6 +20,7 @@ True
 """
 from . import compat  # noqa: F401  (configures Theano, shims Lasagne)
 
+import contextlib
 import statistics
 import time
 
@@ -248,6 +249,47 @@ def profile_train_step(name, faces, steps=3, batch_size=128, params=None,
     classes = sorted(((cls.__name__, t / total) for cls, t in by_class.items()),
                      key=lambda item: -item[1])
     return total / steps, classes
+
+
+def subnormal_state_steps(name, faces, steps=10, batch_size=32, seed=0,
+                          engine="stock"):
+    """Seconds per Adam training step of net ``name`` with its optimiser
+    accumulators at zero and all subnormal, each with and without
+    subnormals flushed (:func:`kfkd.denormals.flushed_denormals`).
+
+    Adam's accumulators of parameters whose gradient stays zero end at the
+    smallest float32 subnormal (:mod:`kfkd.denormals`); this measures what
+    that costs a step.  The net is at its initial weights; one untimed
+    step comes before each timed set, whose median is reported.
+
+    Returns
+    -------
+    dict
+        ``n_params``, ``n_accumulators`` (elements) and seconds per step
+        ``zero``, ``subnormal``, ``zero_flushed``, ``subnormal_flushed``.
+    """
+    from .denormals import flushed_denormals
+
+    layer = _build(name, faces, {}, seed, engine)
+    train_fn = Trainer(net=name, engine=engine, update="adam").\
+        compile_functions(layer)[0]
+    params = set(lasagne.layers.get_all_params(layer))
+    accumulators = [v for v in train_fn.get_shared()
+                    if v not in params and v.get_value().ndim > 0]
+    step = _train_step(train_fn, faces, batch_size, seed)
+    smallest = np.float32(1.4e-45)  # the smallest float32 subnormal
+    row = {"net": name, "engine": engine,
+           "n_params": lasagne.layers.count_params(layer, trainable=True),
+           "n_accumulators": sum(v.get_value().size for v in accumulators)}
+    for suffix, context in (("", contextlib.nullcontext),
+                            ("_flushed", flushed_denormals)):
+        for state, value in (("zero", 0.0), ("subnormal", smallest)):
+            for v in accumulators:
+                v.set_value(np.full_like(v.get_value(), value))
+            with context():
+                step()
+                row[state + suffix] = statistics.median(_timed(step, steps))
+    return row
 
 
 def images_per_second(fn, n, images):

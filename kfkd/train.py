@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from . import missing, nets
 from .schedules import (cosine_time_rate, learning_rate_schedule,
                         linear_schedule, stepped)
+from .denormals import flushed_denormals
 from .config import (AUGMENT_KEYS, TRAINER_KEYS,
                      AugmentConfig, TrainingConfig)
 from .keypoints import FRAME
@@ -30,6 +31,7 @@ from .model import Model
 from .objective import (init_output_bias, masked_mse, masked_targets,
                         penalty, share_dropout, shared_coefficient,
                         warm_start)
+from .early_stopping import EarlyStopping
 from .resume import (STATE_FILE, capture_state, load_state, restore_state,
                      save_state)
 
@@ -47,46 +49,6 @@ def iterate_minibatches(n, batch_size, rng=None):
     order = rng.permutation(n) if rng is not None else np.arange(n)
     for start in range(0, n, batch_size):
         yield order[start:start + batch_size]
-
-
-class EarlyStopping(object):
-    """Stop when validation RMSE has not improved for ``patience`` epochs.
-
-    Keeps a copy of the parameter values (including non-trainable ones, such
-    as batch-norm running averages) at the best epoch, for
-    :meth:`restore`.
-
-    Parameters
-    ----------
-    patience : int
-        Epochs without improvement tolerated.
-    min_delta : float
-        Improvement (pixels) that counts.
-
-    Examples
-    --------
-    >>> stop = EarlyStopping(patience=2)
-    >>> [stop.update(e, v, []) for e, v in enumerate([3., 2., 2.5, 2.4])]
-    [False, False, False, True]
-    >>> stop.best_epoch, stop.best_score
-    (1, 2.0)
-    """
-
-    def __init__(self, patience=20, min_delta=0.0):
-        self.patience, self.min_delta = patience, min_delta
-        self.best_score, self.best_epoch, self.best_values = np.inf, -1, None
-
-    def update(self, epoch, score, values):
-        """Record epoch ``epoch``'s score; True when training should stop."""
-        if score < self.best_score - self.min_delta:
-            self.best_score, self.best_epoch = float(score), epoch
-            self.best_values = [np.array(v, copy=True) for v in values]
-        return epoch - self.best_epoch >= self.patience
-
-    def restore(self, layer):
-        """Set ``layer``'s net back to the best epoch's parameter values."""
-        if self.best_values is not None:
-            lasagne.layers.set_all_param_values(layer, self.best_values)
 
 
 class Trainer(object):
@@ -273,7 +235,23 @@ class Trainer(object):
             ValueError).
         FloatingPointError
             The training loss became NaN or infinite.
+
+        Notes
+        -----
+        Subnormal floats are flushed to zero while it trains
+        (:func:`kfkd.denormals.flushed_denormals`): subnormal Adam
+        accumulators otherwise slow a step down several times over.
         """
+        with flushed_denormals() as flushed:
+            if not flushed and self.verbose:
+                print("kfkd: subnormal floats are not flushed to zero here "
+                      "(not glibc on x86-64): training may slow down",
+                      file=sys.stderr, flush=True)
+            return self._fit(train, val, out_dir, init_model, on_epoch,
+                             resume)
+
+    def _fit(self, train, val, out_dir, init_model, on_epoch, resume):
+        """:meth:`fit`, with subnormals flushed."""
         rng = np.random.RandomState(self.seed)
         faces = (len(train), len(val))
         # checked before anything compiles (StateError)
@@ -291,12 +269,10 @@ class Trainer(object):
         schedules = self._schedules()
         stopper, self.history_ = EarlyStopping(self.patience), []
         self.stopped_by_ = "max_epochs"
-        trained = self._resume(state, train_fn, stopper, rng)
-        first = len(self.history_)
+        started, first = self._resume(state, train_fn, stopper, rng)
         bar = tqdm(range(first, self.max_epochs), desc="%s epochs" % self.net,
                    unit="epoch", disable=not self.verbose, leave=True,
                    initial=first, total=self.max_epochs)
-        started = _clock() - trained
         for epoch in bar:
             if self.lr_schedule == "cosine-time":
                 schedules[0][epoch] = cosine_time_rate(
@@ -335,19 +311,26 @@ class Trainer(object):
 
     def _resume(self, state, train_fn, stopper, rng):
         """Go on from ``state``, an interrupted run's
-        (:func:`kfkd.resume.load_state`; None: a new run); -> the seconds it
-        trained (0.0 for a new run).  A checkpoint carries this run's state
-        through its swap, never a state found in the folder before (another
-        run's, with ``--overwrite``)."""
+        (:func:`kfkd.resume.load_state`; None: a new run); -> the clock
+        time the run started (now less the seconds it trained) and its
+        first epoch to train (``max_epochs``, none, when the run's cap
+        stopped it and has not been raised; ``stopped_by_`` is then
+        ``'max_minutes'``).  A checkpoint carries this run's state through
+        its swap, never a state found in the folder before (another run's,
+        with ``--overwrite``)."""
         self._state_saved = state is not None
         if state is None:
-            return 0.0
+            return _clock(), 0
         self.history_ = restore_state(state, train_fn, stopper, rng)
+        started = _clock() - state.seconds
+        if self._over_budget(started):
+            self.stopped_by_ = "max_minutes"
+            return started, self.max_epochs
         if self.verbose:
             print("resuming %s at epoch %d (%.1f min trained)" % (
                 self.net, state.epoch + 1, state.seconds / 60.0),
                 file=sys.stderr, flush=True)
-        return state.seconds
+        return started, len(self.history_)
 
     def _schedules(self):
         """Per-epoch learning rates, momenta and batch sizes: the
@@ -467,7 +450,9 @@ class Trainer(object):
         ``stopped_by``: why training ended, given at the final save only:
         recorded as ``stopped_by`` in ``metrics.json``, so a folder that has
         it holds a finished run (a checkpoint of a run still going, or
-        killed, does not).
+        killed, does not).  The run's state stays after a stop by
+        ``max_minutes``, for a larger cap to go on from
+        (:func:`kfkd.resume.cap_raised`).
         """
         current = lasagne.layers.get_all_param_values(model.layer)
         stopper.restore(model.layer)
@@ -484,7 +469,7 @@ class Trainer(object):
             extra["stopped_by"] = stopped_by
         model.save(out_dir, metrics=model.metrics(val, predictions=predictions,
                                                   extra=extra),
-                   keep=(STATE_FILE,) if stopped_by is None
+                   keep=(STATE_FILE,) if stopped_by in (None, "max_minutes")
                    and self._state_saved else ())
         lasagne.layers.set_all_param_values(model.layer, current)
 

@@ -81,6 +81,45 @@ def test_slug_and_budget_args_are_kfkd_train_arguments():
     assert "--limit" not in runs.budget_args(BUDGETS["full"], 25.0, 1000)
 
 
+def test_a_run_its_smaller_cap_did_not_stop_is_finished_under_a_larger(
+        tmp_path):
+    """A run early stopping ended under --max-minutes 120 is the finished
+    run of the same settings under 360 (its command then the 360 one); one
+    that 120 stopped, or a smaller cap, or other settings, is not."""
+    from kfkd.config import TrainingConfig
+
+    folder = str(tmp_path / "net2")
+
+    def argv(minutes, *more):
+        return ["--out", folder, "--net", "net2", "--epochs", "1000",
+                "--patience", "25", "--max-minutes", minutes] + list(more)
+
+    os.makedirs(folder)
+    training = TrainingConfig.from_args(
+        runs._parse_train_args(argv("120.0"))).to_training()
+    write_json(os.path.join(folder, "model.json"),
+               {"training": training, "n_params": 10})
+    pd.DataFrame({"epoch": [1, 2], "train_loss": [0.5, 0.4],
+                  "val_loss": [0.3, 0.35], "val_rmse_px": [2.0, 2.1],
+                  "seconds": [60.0, 120.0]}).to_csv(
+        os.path.join(folder, "history.csv"), index=False)
+
+    def finished(stopped_by, args):
+        write_json(os.path.join(folder, "metrics.json"), {
+            "val_rmse_px": 2.0, "best_epoch": 1, "epochs": 2, "n_faces": 5,
+            "stopped_by": stopped_by})
+        return runs.finished_run("net2", args, folder, 20, 5)
+
+    row, history = finished("patience", argv("360.0"))
+    assert "--max-minutes 360.0" in row["command"]
+    assert (row["val_rmse_px"], row["minutes"], len(history)) == (2.0, 2.0, 2)
+    assert finished("patience", argv("120.0")) is not None
+    assert finished("max_minutes", argv("360.0")) is None  # goes on
+    assert finished("max_minutes", argv("120.0")) is not None
+    assert finished("patience", argv("60.0")) is None
+    assert finished("patience", argv("360.0", "--seed", "1")) is None
+
+
 def test_save_figure_writes_png_and_pdf_and_no_temporary_file(tmp_path):
     fig = per_keypoint_figure(["a", "b"], [1.0, None], overall=1.0)
     written = save_figure(fig, str(tmp_path / "sub" / "fig"))

@@ -12,7 +12,7 @@ from kfkd import compat  # noqa: F401  (configures Theano first)
 import lasagne  # noqa: E402
 
 from kfkd.resume import (STATE_FILE, StateError, TrainingState,  # noqa: E402
-                         has_state, load_state, save_state)
+                         cap_raised, has_state, load_state, save_state)
 from kfkd.train import Trainer  # noqa: E402
 
 #: A breeze that trains in seconds, with dropout and batch norm.
@@ -177,3 +177,76 @@ def test_kfkd_train_resume_on_other_faces_is_refused_before_compiling(
                       names=["--resume", STATE_FILE, "faces"],
                       untouched=[folder])
     assert "not" in line
+
+
+def test_cap_raised_only_when_the_cap_is_only_a_stop():
+    run = {"net": "net6", "lr_schedule": "linear", "max_minutes": 120.0}
+    assert cap_raised(run, dict(run, max_minutes=360.0))
+    assert cap_raised(run, dict(run, max_minutes=None))  # no cap at all
+    assert not cap_raised(run, dict(run))  # the same cap
+    assert not cap_raised(run, dict(run, max_minutes=60.0))
+    assert not cap_raised(dict(run, max_minutes=None), run)
+    assert not cap_raised(run, dict(run, max_minutes=360.0, seed=1))
+    timed = dict(run, lr_schedule="cosine-time")  # anneals over the cap
+    assert not cap_raised(timed, dict(timed, max_minutes=360.0))
+
+
+def test_run_stopped_by_its_cap_goes_on_under_a_larger_one(straight, faces,
+                                                            tmp_path):
+    """A run its --max-minutes stopped after epoch 1 keeps its state; under
+    the same cap a resume trains nothing more, under no cap it trains
+    epochs 2-4 and ends where the straight run ends (floats with a
+    tolerance), its state then gone."""
+    _, model, _ = straight
+    folder = str(tmp_path / "model")
+    capped = Trainer(**dict(SETTINGS, max_minutes=1e-4))
+    capped.fit(*faces, out_dir=folder)
+    assert capped.stopped_by_ == "max_minutes" and len(capped.history_) == 1
+    assert has_state(folder)
+    seen = []
+    again = Trainer(**dict(SETTINGS, max_minutes=1e-4))
+    again.fit(*faces, out_dir=folder, resume=True,
+              on_epoch=lambda row: seen.append(row["epoch"]))
+    assert seen == [] and again.stopped_by_ == "max_minutes"
+    assert has_state(folder)
+    longer = Trainer(**SETTINGS)
+    longer.fit(*faces, out_dir=folder, resume=True,
+               on_epoch=lambda row: seen.append(row["epoch"]))
+    assert seen == [2, 3, 4] and longer.stopped_by_ == "max_epochs"
+    assert not has_state(folder)
+    np.testing.assert_allclose(
+        [r["val_rmse_px"] for r in longer.history_],
+        [r["val_rmse_px"] for r in model.history], rtol=1e-4)
+    metrics = json.load(open(os.path.join(folder, "metrics.json")))
+    assert metrics["stopped_by"] == "max_epochs" and metrics["epochs"] == 4
+
+
+def test_kfkd_train_on_a_run_stopped_by_its_cap(kfkd_fails, tmp_path,
+                                                data_dir):
+    """``kfkd train`` on a folder whose run its --max-minutes stopped: one
+    line saying so and naming --resume with a larger --max-minutes, with
+    or without --resume under the same cap; the folder untouched."""
+    import argparse
+    from kfkd.config import TrainingConfig
+    from kfkd.options import add_train_arguments
+    from kfkd.splits import load_split
+
+    folder = str(tmp_path / "model")
+    argv = ["--out", folder, "--data-dir", data_dir, "--net", "breeze",
+            "--no-augment", "--epochs", "4", "--limit", "200",
+            "--max-minutes", "0.0001"] + sum(
+        (["--param", "%s=%s" % (k, str(v).lower())]
+         for k, v in NET.items()), [])
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    config = TrainingConfig.from_args(parser.parse_args(argv))
+    trainer = Trainer(config, verbose=False)
+    trainer.fit(*load_split(data_dir, limit=200, verbose=False),
+                out_dir=folder)
+    assert trainer.stopped_by_ == "max_minutes"
+    kfkd_fails(["train"] + argv, names=["--out", folder, "--max-minutes",
+                                        "--resume", "larger", STATE_FILE],
+               untouched=[folder])
+    kfkd_fails(["train"] + argv + ["--resume"],
+               names=["--resume", folder, "larger --max-minutes"],
+               untouched=[folder])

@@ -103,7 +103,7 @@ class Budget(object):
 #: ``quick`` (the whole reproduction in at most ~15 minutes on 2 cores) and
 #: ``full`` (real budgets: hours; the ablation and depth runs share their
 #: baseline, 3 seeds each: 30 runs of 15 minutes; the nets 5 trained until
-#: early stopping, at most 2 hours each (on one core); the
+#: early stopping, at most 6 hours each (on one core); the
 #: search: the main job's 40-trial study and a 100-trial one).
 BUDGETS = {
     "smoke": Budget("smoke", limit=150, nets=("net1", "net2"),
@@ -126,7 +126,7 @@ BUDGETS = {
                     depths=(2, 4)),
     "full": Budget("full", limit=None, nets=("net1", "net2", "net6",
                                               "breeze", "heatmap"),
-                   net_minutes=120.0, net_max_epochs=1000, ablation_params=(),
+                   net_minutes=360.0, net_max_epochs=1000, ablation_params=(),
                    ablation_minutes=15.0, ablation_max_epochs=1000,
                    patience=25, search_space="default", search_trials=40,
                    search_minutes=None, search_limit=None, occlusion_faces=16,

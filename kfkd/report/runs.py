@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..config import HISTORY_COLUMNS, TrainingConfig
 from ..options import add_train_arguments
-from ..resume import StateError
+from ..resume import StateError, cap_raised
 from ..fileio import atomic_folder, read_json, write_json
 from . import store
 from ..plotting import save_figure
@@ -124,24 +124,25 @@ def finished_run(name, argv, model_dir, n_train, n_val):
     A run is finished when its ``metrics.json`` records ``stopped_by``
     (written at the end of :meth:`kfkd.train.Trainer.fit`, not by the
     checkpoints on the way), its ``model.json`` was trained with the
-    configuration ``argv`` gives (:class:`kfkd.config.TrainingConfig`) and
-    it validated on ``n_val`` faces.  A folder holding anything else (an
-    interrupted run, other settings) is None: the run is trained again.
-    No Theano here.
+    configuration ``argv`` gives (:class:`kfkd.config.TrainingConfig`; or
+    a smaller ``--max-minutes`` that did not stop it,
+    :func:`kfkd.resume.cap_raised`) and it validated on ``n_val`` faces.
+    Else None: the run is trained again or goes on.  No Theano here.
     """
     paths = [os.path.join(model_dir, f) for f in (
         "metrics.json", "model.json", "history.csv")]
-    if not all(os.path.isfile(p) for p in paths):
-        return None
     try:
         metrics, spec = read_json(paths[0]), read_json(paths[1])
         history = pd.read_csv(paths[2])
-        same = (TrainingConfig.from_training(spec["training"])
-                == TrainingConfig.from_args(_parse_train_args(argv)))
-    except (ValueError, KeyError, OSError):
+        recorded = TrainingConfig.from_training(spec["training"])
+        wanted = TrainingConfig.from_args(_parse_train_args(argv))
+    except (ValueError, KeyError, OSError):  # no run, or not a whole one
         return None
-    if ("stopped_by" not in metrics or not same
-            or int(metrics.get("n_faces", -1)) != int(n_val)):
+    stopped_by = metrics.get("stopped_by")
+    if stopped_by is None or int(metrics.get("n_faces", -1)) != int(n_val):
+        return None
+    if recorded != wanted and (stopped_by == "max_minutes" or not cap_raised(
+            recorded.to_training(), wanted.to_training())):
         return None
     best = history.iloc[int(metrics["best_epoch"]) - 1]
     return {

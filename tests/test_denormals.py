@@ -1,0 +1,48 @@
+"""kfkd.denormals: subnormal floats flushed to zero while a net trains,
+and the thread's floating-point environment put back afterwards."""
+import numpy as np
+import pytest
+
+from kfkd.denormals import flushed_denormals, supported
+
+#: A float32 subnormal (below 1.18e-38).
+TINY = np.float32(1e-39)
+
+
+def _kept():
+    """True when a subnormal survives float32 arithmetic here and now."""
+    return bool((np.ones(1, np.float32) * TINY)[0] != 0)
+
+
+pytestmark = pytest.mark.skipif(not supported(),
+                                reason="MXCSR not reachable (glibc x86-64)")
+
+
+def test_subnormals_are_flushed_inside_and_kept_after():
+    assert _kept()
+    with flushed_denormals() as flushed:
+        assert flushed and not _kept()
+        # DAZ: a subnormal operand reads as zero too
+        assert (np.full(1, TINY, np.float32) * np.float32(1e30))[0] == 0
+    assert _kept()
+
+
+def test_environment_restored_after_an_exception():
+    with pytest.raises(RuntimeError):
+        with flushed_denormals():
+            raise RuntimeError("inside")
+    assert _kept()
+
+
+def test_the_trainer_trains_with_subnormals_flushed(first_faces_split):
+    from kfkd import compat  # noqa: F401  (configures Theano first)
+    from kfkd.train import Trainer
+
+    seen = []
+    Trainer(net="breeze", net_params=dict(depth=2, width=4,
+                                          convs_per_block=1,
+                                          dense_units=16),
+            max_epochs=1, augment=None, verbose=False).fit(
+        *first_faces_split(200),
+        on_epoch=lambda row: seen.append(_kept()))
+    assert seen == [False] and _kept()
