@@ -367,8 +367,10 @@ def cmd_train(args):
     metrics = read_json(os.path.join(args.out, "metrics.json"))
     print(json.dumps({k: metrics[k] for k in (
         "val_rmse_px", "best_epoch", "epochs", "seconds")}, indent=None))
-    print("wrote %s (model.npz, model.json, history.csv, metrics.json)"
-          % args.out, file=sys.stderr)
+    print("wrote %s (model.npz, model.json, history.csv, metrics.json)%s"
+          % (args.out, "; stopped by --max-minutes: --resume with a larger "
+             "one goes on" if trainer.stopped_by_ == "max_minutes" else ""),
+          file=sys.stderr)
     return model
 
 

@@ -39,8 +39,8 @@ import numpy as np
 from .fileio import atomic_path, read_json
 
 __all__ = ["STATE_FILE", "TrainingState", "StateError", "save_state",
-           "load_state", "has_state", "cap_raised", "capped_at",
-           "capture_state",
+           "load_state", "has_state", "remove_state", "cap_raised",
+           "capped_at", "capture_state",
            "restore_state"]
 
 #: The state of an interrupted run, in its model folder.
@@ -101,6 +101,14 @@ class TrainingState(object):
 def has_state(folder):
     """True when ``folder`` holds the state of an interrupted run."""
     return os.path.isfile(os.path.join(folder, STATE_FILE))
+
+
+def remove_state(folder):
+    """Remove the state in ``folder``, if any: for a run that will not go
+    on (a search trial stopped by the study's cap)."""
+    path = os.path.join(folder, STATE_FILE)
+    if os.path.isfile(path):
+        os.remove(path)
 
 
 def save_state(folder, state):

@@ -250,3 +250,19 @@ def test_kfkd_train_on_a_run_stopped_by_its_cap(kfkd_fails, tmp_path,
     kfkd_fails(["train"] + argv + ["--resume"],
                names=["--resume", folder, "larger --max-minutes"],
                untouched=[folder])
+
+
+def test_a_search_trial_its_cap_stopped_leaves_no_state(faces, tmp_path):
+    """A trial is never extended: the worker drops the state a stop by
+    the study's cap would keep, and keeps the trial's model."""
+    import optuna
+    from kfkd.search.space import load_space
+    from kfkd.search.worker import run_trial
+
+    trial = optuna.create_study().ask()
+    _, pruned = run_trial(trial, load_space("tiny"), *faces, str(tmp_path),
+                          minutes=1e-4)
+    folder = trial.user_attrs["model_dir"]
+    assert trial.user_attrs["stopped_by"] == "max_minutes" and not pruned
+    assert os.path.isfile(os.path.join(folder, "model.json"))
+    assert not has_state(folder)

@@ -30,6 +30,7 @@ from ..config import TrainingConfig
 from ..data import DataError, DataNotFoundError
 from ..splits import load_split
 from ..errors import DeviceUnavailableError, SearchError
+from ..resume import remove_state
 from .heartbeat import beating
 from .protocol import (DATA_ERROR_EXIT, DEVICE_ERROR_EXIT, INTERRUPTED,
                        STOP_SIGNALS, claim_trial, trial_id)
@@ -91,6 +92,7 @@ def run_trial(trial, space, train, val, out_dir, minutes=None, seed=0,
         trainer.fit(train, val, out_dir=folder, on_epoch=reporter)
     finally:  # what a failing or interrupted trial had done, too
         trial.set_user_attr("epoch_seconds", reporter.epoch_seconds)
+    remove_state(folder)  # a trial its cap stopped never goes on
     for key, value in (("best_epoch", trainer.best_epoch_),
                        ("epochs", len(trainer.history_)),
                        ("stopped_by", "pruned" if reporter.pruned
