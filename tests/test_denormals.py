@@ -1,5 +1,6 @@
-"""kfkd.denormals: subnormal floats flushed to zero while a net trains,
-and the thread's floating-point environment put back afterwards."""
+"""kfkd.denormals: subnormal floats flushed to zero inside the context and
+the thread's floating-point environment put back afterwards (that training
+runs inside it: tests/test_resume.py, which has a compiled net at hand)."""
 import numpy as np
 import pytest
 
@@ -32,17 +33,3 @@ def test_environment_restored_after_an_exception():
         with flushed_denormals():
             raise RuntimeError("inside")
     assert _kept()
-
-
-def test_the_trainer_trains_with_subnormals_flushed(first_faces_split):
-    from kfkd import compat  # noqa: F401  (configures Theano first)
-    from kfkd.train import Trainer
-
-    seen = []
-    Trainer(net="breeze", net_params=dict(depth=2, width=4,
-                                          convs_per_block=1,
-                                          dense_units=16),
-            max_epochs=1, augment=None, verbose=False).fit(
-        *first_faces_split(200),
-        on_epoch=lambda row: seen.append(_kept()))
-    assert seen == [False] and _kept()

@@ -266,3 +266,19 @@ def test_a_search_trial_its_cap_stopped_leaves_no_state(faces, tmp_path):
     assert trial.user_attrs["stopped_by"] == "max_minutes" and not pruned
     assert os.path.isfile(os.path.join(folder, "model.json"))
     assert not has_state(folder)
+
+
+def test_training_flushes_subnormals_and_puts_them_back(faces):
+    """Trainer.fit trains with subnormals flushed to zero
+    (kfkd.denormals) and leaves the thread as it found it."""
+    from kfkd.denormals import supported
+    if not supported():
+        pytest.skip("MXCSR not reachable (glibc x86-64)")
+
+    def kept():
+        return bool((np.ones(1, np.float32) * np.float32(1e-39))[0] != 0)
+
+    seen = []
+    Trainer(**dict(SETTINGS, max_epochs=1)).fit(
+        *faces, on_epoch=lambda row: seen.append(kept()))
+    assert seen == [False] and kept()
