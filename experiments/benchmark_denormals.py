@@ -3,10 +3,11 @@
     OMP_NUM_THREADS=1 python experiments/benchmark_denormals.py [--net net6]
         [--engine stock] [--steps 10] [--batch-size 32] [--data-dir D]
 
-Times Adam steps of the net (its initial weights, real faces) with every
-optimiser accumulator at zero and at the smallest float32 subnormal, without
-and with subnormals flushed to zero (kfkd.denormals), and prints seconds per
-step and the slowdown (kfkd.benchmark.run_subnormals).
+The same as ``kfkd benchmark-subnormals``
+(:func:`kfkd.benchmark.run_subnormals`): Adam steps of the net (its initial
+weights, real faces) timed with every optimiser accumulator at zero and at
+the smallest float32 subnormal, without and with subnormals flushed to zero
+(kfkd.denormals); seconds per step and the slowdown.
 """
 import os
 import sys
@@ -14,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from kfkd.benchmark import subnormals_main  # noqa: E402
+from kfkd.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(subnormals_main())
+    sys.exit(main(["benchmark-subnormals"] + sys.argv[1:]))

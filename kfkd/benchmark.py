@@ -21,8 +21,7 @@ from .timing import (FACES, measure_net, measure_twin, profile_train_step,
                      subnormal_state_steps)
 
 __all__ = ["benchmark", "format_table", "format_peer_table", "run",
-           "run_subnormals", "subnormals_main", "COLUMNS", "PEER_COLUMNS",
-           "PEER_MEASURES"]
+           "run_subnormals", "COLUMNS", "PEER_COLUMNS", "PEER_MEASURES"]
 
 #: Table columns: (key of :func:`measure_net`'s dict, header, format).
 COLUMNS = (
@@ -241,7 +240,8 @@ def run(nets_text, batches, batch_size, data_dir=None, peer_name=None,
 
 def run_subnormals(net="net6", engine="stock", steps=10, batch_size=32,
                    data_dir=None):
-    """Print what subnormal Adam accumulators cost a training step of
+    """``kfkd benchmark-subnormals``: print what subnormal Adam
+    accumulators cost a training step of
     ``net`` (:func:`kfkd.timing.subnormal_state_steps`, on the first
     :data:`FACES` faces of training.csv), without and with subnormals
     flushed (:mod:`kfkd.denormals`); -> the measured row.
@@ -264,31 +264,3 @@ def run_subnormals(net="net6", engine="stock", steps=10, batch_size=32,
         print("  %-22s accumulators zero %.3f s/step, subnormal %.3f "
               "s/step: x%.2f" % (label, zero, sub, sub / zero))
     return row
-
-
-def subnormals_main(argv=None):
-    """``experiments/benchmark_denormals.py``: options, then
-    :func:`run_subnormals`; -> exit status (2 and one line on bad data)."""
-    import argparse
-    import sys
-
-    from .checks import positive_int
-    from .data import DataError, DataNotFoundError
-
-    parser = argparse.ArgumentParser(
-        prog="benchmark_denormals.py", description="seconds per Adam step "
-        "with the accumulators at zero and subnormal, without and with "
-        "subnormals flushed to zero")
-    parser.add_argument("--net", default="net6", choices=sorted(nets.NETS))
-    parser.add_argument("--engine", default="stock", choices=nets.ENGINES)
-    parser.add_argument("--steps", type=positive_int, default=10)
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
-    args = parser.parse_args(argv)
-    try:
-        run_subnormals(args.net, args.engine, args.steps, args.batch_size,
-                       args.data_dir)
-    except (DataError, DataNotFoundError) as e:
-        print("%s: error: %s" % (parser.prog, e), file=sys.stderr)
-        return 2
-    return 0

@@ -19,8 +19,7 @@ import time
 
 from .checks import positive_float, positive_int, seed_int
 from .config import TrainingConfig
-from .options import (add_benchmark_parser, add_split_options,
-                      add_train_arguments)
+from .options import add_split_options, add_train_arguments
 from . import missing, search
 from .data import (DataError, DataNotFoundError, find_file, load_test,
                    resolve_data_dir)
@@ -34,7 +33,7 @@ from .occlusion import command as occlusion_command
 from .imm import command as imm_command
 from .pipeline import command as pipeline_command
 from .report import command as report_command
-from . import ensemble_command
+from . import benchmark_command, ensemble_command
 from .predictor import TTA, with_tta
 from .splits import (VAL_FRACTION, load_split, recorded_split,
                      split_sizes)
@@ -119,7 +118,7 @@ def build_parser():
     p.add_argument("--out", default="runs")
 
     _add_model_parsers(sub)
-    add_benchmark_parser(sub)
+    benchmark_command.add_parsers(sub)  # benchmark, benchmark-subnormals
 
     pipeline_command.add_parsers(sub)  # detect, video, imm-eval, ...
     occlusion_command.add_parsers(sub)  # occlusion, benchmark-occlusion
@@ -231,23 +230,6 @@ def _check_net(config):
     return config.replace(net_params=params)
 
 
-def _check_benchmark(args):
-    """Every net of ``--nets`` exists; ``--peer torch`` finds torch."""
-    from . import nets, peer  # the Theano boundary
-
-    for name in args.nets.split(","):
-        try:
-            nets.check_params(name, {})
-        except UsageError as e:
-            raise UsageError("--nets: %s" % e)
-    for engine in args.engines.split(","):
-        if engine not in nets.ENGINES:
-            raise UsageError("--engines: unknown engine %r; known: %s" % (
-                engine, ", ".join(sorted(nets.ENGINES))))
-    if args.peer is not None:
-        peer.import_torch()
-
-
 def _check_train(args):
     config = TrainingConfig.from_args(args)
     if args.resume:
@@ -310,8 +292,8 @@ def _check_detect(args):
 CHECKS = {"train": _check_train, "evaluate": _check_split,
           "search": _check_search, "predict": _check_predict,
           "submit": _check_predict, "detect": _check_detect,
-          "video": _check_predict, "benchmark": _check_benchmark,
-          "ensemble": ensemble_command.check}
+          "video": _check_predict, "ensemble": ensemble_command.check,
+          **benchmark_command.CHECKS}
 
 
 def check_args(args):
@@ -417,15 +399,6 @@ def cmd_submit(args):
     return summary
 
 
-def cmd_benchmark(args):
-    from . import benchmark  # the Theano boundary
-
-    return benchmark.run(args.nets, args.batches, args.batch_size,
-                         args.data_dir, peer_name=args.peer,
-                         threads=args.threads, profile=args.profile,
-                         engines_text=args.engines)
-
-
 def cmd_search(args):
     devices = search.parse_devices(args.devices, args.workers)
     check_devices(devices)  # one line on what a GPU slot lacks, no worker
@@ -467,7 +440,7 @@ def cmd_plot_search(args):
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate,
             "predict": cmd_predict, "search": cmd_search,
             "plot-search": cmd_plot_search,
-            "submit": cmd_submit, "benchmark": cmd_benchmark,
+            "submit": cmd_submit, **benchmark_command.COMMANDS,
             "ensemble": ensemble_command.run,
             "figures": report_command.run,
             "imm-train": imm_command.cmd_imm_train,

@@ -5,8 +5,7 @@ The options are made from :class:`kfkd.config.TrainingConfig`'s and
 help), so that a field added there is an option here with nothing else to
 write; :meth:`kfkd.config.TrainingConfig.from_args` reads them back.  The
 data options of every command that takes the validation split
-(:func:`add_split_options`) and ``kfkd benchmark``'s options
-(:func:`add_benchmark_parser`) live here too.
+(:func:`add_split_options`) live here too.
 """
 import argparse
 
@@ -15,7 +14,7 @@ from .config import AUGMENT_KEYS, TrainingConfig, option_fields
 from .splits import DEFAULT_SPLIT, SPLITS
 
 __all__ = ["net_param", "add_split_options", "add_train_arguments",
-           "add_options", "add_benchmark_parser"]
+           "add_options"]
 
 
 class _Given(argparse.Action):
@@ -135,31 +134,3 @@ def add_options(parser):
 
 def _default_help(default):
     return "default %s" % ("none" if default is None else default)
-
-
-def add_benchmark_parser(sub):
-    """``kfkd benchmark``: the speed of the nets (:func:`kfkd.benchmark.run`)."""
-    p = sub.add_parser("benchmark", help="speed of each net: compile time, "
-                       "training and inference throughput")
-    p.add_argument("--nets", default="net1,net2,net6,breeze",
-                   help="comma-separated nets (net6, the reference, is "
-                   "always measured)")
-    p.add_argument("--batches", type=checks.positive_int, default=3,
-                   help="timed mini-batches per measurement")
-    p.add_argument("--batch-size", type=checks.positive_int, default=128)
-    p.add_argument("--data-dir", help="default: $KFKD_DATA_DIR")
-    p.add_argument("--peer", choices=["torch"],
-                   help="also measure each net's PyTorch twin, NCHW and "
-                   "channels_last, print kfkd / PyTorch ratios and kfkd's "
-                   "training-step profile (needs pip install torch==2.13.0, "
-                   "not a kfkd dependency)")
-    p.add_argument("--threads", type=checks.positive_int,
-                   help="threads of Theano's BLAS and of PyTorch (default: "
-                   "the number of cores)")
-    p.add_argument("--profile", action="store_true",
-                   help="print the share of each Theano op class in each "
-                   "net's training step")
-    p.add_argument("--engines", default="custom",
-                   help="comma-separated engines each net is measured with: "
-                   "custom (kfkd's C ops), stock (Lasagne's layers); "
-                   "default custom")

@@ -40,8 +40,7 @@ from .fileio import atomic_path, read_json
 
 __all__ = ["STATE_FILE", "TrainingState", "StateError", "save_state",
            "load_state", "has_state", "remove_state", "cap_raised",
-           "capped_at", "capture_state",
-           "restore_state"]
+           "capped_at", "capture_state", "restore_state"]
 
 #: The state of an interrupted run, in its model folder.
 STATE_FILE = "resume.npz"

@@ -271,8 +271,8 @@ def subnormal_state_steps(name, faces, steps=10, batch_size=32, seed=0,
     from .denormals import flushed_denormals
 
     layer = _build(name, faces, {}, seed, engine)
-    train_fn = Trainer(net=name, engine=engine, update="adam").\
-        compile_functions(layer)[0]
+    trainer = Trainer(net=name, engine=engine, update="adam")
+    train_fn = trainer.compile_functions(layer)[0]
     params = set(lasagne.layers.get_all_params(layer))
     accumulators = [v for v in train_fn.get_shared()
                     if v not in params and v.get_value().ndim > 0]

@@ -33,3 +33,13 @@ def test_environment_restored_after_an_exception():
         with flushed_denormals():
             raise RuntimeError("inside")
     assert _kept()
+
+
+def test_the_benchmark_names_a_bad_net_or_data_folder(kfkd_fails, tmp_path):
+    """``kfkd benchmark-subnormals`` (experiments/benchmark_denormals.py):
+    one line naming the option, before any data loads or net compiles."""
+    kfkd_fails(["benchmark-subnormals", "--net", "nope"],
+               names=["--net", "nope"])
+    missing = tmp_path / "no-data"
+    kfkd_fails(["benchmark-subnormals", "--data-dir", missing],
+               names=[str(missing)], untouched=[missing])
